@@ -1,0 +1,133 @@
+"""Engines, sessions and schema migrations for SQLite and PostgreSQL.
+
+Nothing here runs at import: engines are made when asked for, one per URL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+from itu_plan.errors import UsageError
+
+DEFAULT_URL = "sqlite:///itu_plan.db"
+#: Milliseconds a SQLite writer waits for another writer's lock before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The workspace URL: the argument, else ``ITU_PLAN_DB``, else ``sqlite:///itu_plan.db``."""
+    return url or os.environ.get("ITU_PLAN_DB") or DEFAULT_URL
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, decide when transactions begin (see the
+    # "Serializable isolation / Savepoints / Transactional DDL" recipe of the
+    # SQLAlchemy SQLite dialect documentation).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    # IMMEDIATE takes the write lock at BEGIN: two writers queue on the busy
+    # timeout instead of failing later with "database is locked" on upgrade.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with the settings the workspace relies on.
+
+    SQLite: WAL journal, foreign keys enforced, a busy timeout, transactions
+    begun by SQLAlchemy. PostgreSQL: the psycopg 3 driver, pre-ping.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise UsageError(f"{url!r} is not a database URL: {exc}") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_pre_ping=True)
+    raise UsageError(
+        f"the workspace database must be SQLite or PostgreSQL, not {backend!r} ({url})"
+    )
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+# -- migrations ---------------------------------------------------------------------
+
+
+def _alembic_config(connection: Connection | None = None) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("itu_plan") / "migrations"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the schema to the newest revision; returns (before, after). Idempotent."""
+    from alembic import command
+
+    with engine.begin() as connection:
+        before = current_revision(connection)
+        command.upgrade(_alembic_config(connection), "head")
+        after = current_revision(connection)
+    assert after is not None
+    return before, after
+
+
+def schema_is_current(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return current_revision(connection) == head_revision()
+
+
+def has_tables(engine: Engine) -> bool:
+    return bool(inspect(engine).get_table_names())
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    with factory() as session, session.begin():
+        yield session
