@@ -44,9 +44,17 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
-    # IMMEDIATE takes the write lock at BEGIN: two writers queue on the busy
-    # timeout instead of failing later with "database is locked" on upgrade.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writers begin IMMEDIATE (see ``writer``): they take the write lock at
+    # BEGIN and queue on the busy timeout, instead of failing later with
+    # "database is locked" when a read lock cannot be upgraded. Readers begin
+    # deferred and never wait (WAL lets them read beside a writer).
+    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def writer(engine: Engine) -> Engine:
+    """``engine`` configured for write transactions (BEGIN IMMEDIATE on SQLite)."""
+    return engine.execution_options(sqlite_begin="IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:

@@ -44,7 +44,8 @@ class Workspace:
         self.url = url
         self.user = user
         self.engine = engine
-        self._sessions: sessionmaker[Session] = store.make_sessionmaker(engine)
+        self._writes: sessionmaker[Session] = store.make_sessionmaker(store.writer(engine))
+        self._reads: sessionmaker[Session] = store.make_sessionmaker(engine)
 
     @classmethod
     def open(
@@ -82,8 +83,14 @@ class Workspace:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on error."""
-        with store.transaction(self._sessions) as session:
+        """A session in one write transaction: committed on success, rolled back on error."""
+        with store.transaction(self._writes) as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reading: one consistent snapshot, never waits for writers."""
+        with store.transaction(self._reads) as session:
             yield session
 
     def init(self) -> tuple[str | None, str]:

@@ -1,0 +1,101 @@
+"""The schema: migrations equal the models, constraints hold, the audit trail is append-only."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import insert, inspect, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from itu_plan import Workspace, store
+from itu_plan.model import AuditEvent, Base, FundingSource, Member, Unit
+
+
+def test_migrations_match_the_models(workspace: Workspace) -> None:
+    with workspace.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, Base.metadata)
+    assert diff == []
+
+
+def test_every_model_table_is_created(workspace: Workspace) -> None:
+    tables = set(inspect(workspace.engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    assert "alembic_version" in tables
+
+
+def test_init_is_idempotent(workspace: Workspace) -> None:
+    head = store.head_revision()
+    assert workspace.init() == (head, head)
+    assert store.schema_is_current(workspace.engine)
+
+
+def test_enumerations_are_checked_by_the_database(workspace: Workspace) -> None:
+    with pytest.raises(IntegrityError, match="ck_funding_sources_kind"), workspace.transaction() as s:
+        s.add(FundingSource(code="X", name="X", kind="donation"))
+    with pytest.raises(IntegrityError, match="ck_members_state_region"), workspace.transaction() as s:
+        s.add(Member(code="CHE", name="Switzerland", type="member_state", region=None))
+
+
+def test_foreign_keys_are_enforced(workspace: Workspace) -> None:
+    with pytest.raises(IntegrityError), workspace.transaction() as s:
+        s.add(Unit(code="BR-X", name="Orphan", parent_id=999))
+
+
+def test_business_keys_are_unique(workspace: Workspace) -> None:
+    with workspace.transaction() as s:
+        s.add(Unit(code="GS", name="General Secretariat"))
+    with pytest.raises(IntegrityError), workspace.transaction() as s:
+        s.add(Unit(code="GS", name="Again"))
+
+
+def test_stale_update_is_refused(workspace: Workspace) -> None:
+    with workspace.transaction() as s:
+        s.add(Unit(code="GS", name="General Secretariat"))
+    with workspace.transaction() as s:
+        mine = s.scalars(select(Unit)).one()
+    with workspace.transaction() as s:  # someone else saves first
+        theirs = s.scalars(select(Unit)).one()
+        theirs.name = "Secretariat"
+    assert theirs.row_version == 2
+    with pytest.raises(StaleDataError), workspace.transaction() as s:
+        mine = s.merge(mine, load=False)
+        mine.name = "Mine"
+
+
+def test_audit_trail_is_append_only(workspace: Workspace) -> None:
+    with workspace.transaction() as s:
+        s.execute(
+            insert(AuditEvent).values(
+                at=dt.datetime.now(dt.UTC), username="u", action="create", table_name="units"
+            )
+        )
+    for statement in (update(AuditEvent).values(username="x"), AuditEvent.__table__.delete()):
+        with pytest.raises(DBAPIError, match="append-only"), workspace.transaction() as s:
+            s.execute(statement)
+    with workspace.transaction() as s:
+        assert s.scalars(select(AuditEvent.username)).all() == ["u"]
+
+
+def test_sqlite_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = store.make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == store.SQLITE_BUSY_TIMEOUT_MS
+
+
+def test_postgres_uses_psycopg3(postgres) -> None:  # type: ignore[no-untyped-def]
+    engine = store.make_engine(postgres.url().replace("+psycopg", ""))
+    assert engine.dialect.driver == "psycopg"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_other_backends_are_refused() -> None:
+    with pytest.raises(Exception, match="must be SQLite or PostgreSQL"):
+        store.make_engine("mysql://u@h/db")
