@@ -89,6 +89,41 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the notebooks as Voilà apps (the list at http://localhost:PORT/).
+
+    Each app is at /voila/render/NAME.ipynb and takes query parameters such as
+    ?unit=BDT&year=2005. The kernels act on the workspace of --db as --user.
+    """
+    from itu_plan import apps
+
+    with _open(args):  # refuse early when there is no workspace
+        pass
+    folder = apps.notebooks_dir(args.notebooks)
+    env = apps.kernel_environment(args.db, args.user)
+    print(f"Serving {folder} on http://localhost:{args.port}/ (Ctrl-C to stop)", file=sys.stderr)
+    return apps.run(
+        apps.voila_command(folder, port=args.port, open_browser=not args.no_browser), env
+    )
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    """Open JupyterLab on the notebooks (real-time collaboration with the collab extra)."""
+    from itu_plan import apps
+
+    folder = apps.notebooks_dir(args.notebooks)
+    env = apps.kernel_environment(args.db, args.user)
+    return apps.run(apps.lab_command(folder, port=args.port, open_browser=not args.no_browser), env)
+
+
+def _serve_arguments(parser: argparse.ArgumentParser, default_port: int | None = 8866) -> None:
+    parser.add_argument("--port", type=int, default=default_port, help="port to listen on")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    parser.add_argument(
+        "--notebooks", metavar="DIR", help="the notebooks folder (default: notebooks/)"
+    )
+
+
 COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None] | None]] = {}
 
 
@@ -109,6 +144,8 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
 
 COMMANDS["init"] = (cmd_init, None)
 COMMANDS["demo"] = (cmd_demo, _demo_arguments)
+COMMANDS["serve"] = (cmd_serve, _serve_arguments)
+COMMANDS["lab"] = (cmd_lab, lambda p: _serve_arguments(p, None))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -665,7 +665,9 @@ class DemoBuilder:
                     merged[key] = [key, wm, amount]
             for (activity, year, category, grade, source), wm, summed in merged.values():
                 # a merged staff line is priced on its total work-months
-                amount = summed if grade is None else staff_cost(wm, self.standard_cost[grade, year])
+                amount = (
+                    summed if grade is None else staff_cost(wm, self.standard_cost[grade, year])
+                )
                 cost_lines.add(version_id, activity, year, category, grade, wm, amount, source, 1)
                 unit, objective = activity_keys[activity]
                 totals[unit, objective, year, category] += amount

@@ -28,6 +28,15 @@ def resolve_url(url: str | None = None) -> str:
     return url or os.environ.get("ITU_PLAN_DB") or DEFAULT_URL
 
 
+def absolute_url(url: str) -> str:
+    """``url`` with a relative SQLite path made absolute (from the current folder)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = os.path.abspath(parsed.database)
+        return parsed.set(database=path).render_as_string(hide_password=False)
+    return url
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the driver, decide when transactions begin (see the
     # "Serializable isolation / Savepoints / Transactional DDL" recipe of the

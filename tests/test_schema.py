@@ -35,9 +35,15 @@ def test_init_is_idempotent(workspace: Workspace) -> None:
 
 
 def test_enumerations_are_checked_by_the_database(workspace: Workspace) -> None:
-    with pytest.raises(IntegrityError, match="ck_funding_sources_kind"), workspace.transaction() as s:
+    with (
+        pytest.raises(IntegrityError, match="ck_funding_sources_kind"),
+        workspace.transaction() as s,
+    ):
         s.add(FundingSource(code="X", name="X", kind="donation"))
-    with pytest.raises(IntegrityError, match="ck_members_state_region"), workspace.transaction() as s:
+    with (
+        pytest.raises(IntegrityError, match="ck_members_state_region"),
+        workspace.transaction() as s,
+    ):
         s.add(Member(code="CHE", name="Switzerland", type="member_state", region=None))
 
 

@@ -1,0 +1,94 @@
+"""The distribution: layout, dependencies in step, layering, docs."""
+
+from __future__ import annotations
+
+import ast
+import re
+import tomllib
+from pathlib import Path
+
+from itu_plan.cli import COMMANDS
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\s<>=!~\[;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _spec(requirement: str) -> str:
+    return re.sub(r"^[A-Za-z0-9_.\-]+(\[[^\]]*\])?", "", requirement.strip()).replace(" ", "")
+
+
+def test_required_layout() -> None:
+    for name in ("notebooks", "itu_plan", "widgets", "tests", "benchmarks", "environment.yml",
+                 "pyproject.toml", "README.md", ".ci/run", "Makefile"):  # fmt: skip
+        assert (REPO / name).exists(), name
+
+
+def test_environment_yml_matches_pyproject() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = {
+        _name(r): _spec(r)
+        for r in project["dependencies"] + project["optional-dependencies"]["test"]
+    }
+    conda: dict[str, str] = {}
+    text = (REPO / "environment.yml").read_text()
+    for line in text.split("dependencies:", 1)[1].splitlines():
+        match = re.match(r"^  - ([A-Za-z][^#]*?)\s*$", line)
+        if match and not match.group(1).startswith("pip"):
+            conda[_name(match.group(1))] = _spec(match.group(1))
+    conda.pop("python")
+    assert conda == wanted
+
+
+def test_voila_is_not_vulnerable_to_cve_2024_30265() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    voila = next(r for r in project["dependencies"] if _name(r) == "voila")
+    assert ">=0.5.6" in voila
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_core_never_imports_the_ui() -> None:
+    for path in (REPO / "itu_plan").rglob("*.py"):
+        forbidden = _imports(path) & {
+            "widgets",
+            "ipywidgets",
+            "voila",
+            "IPython",
+            "ipydatagrid",
+            "plotly",
+        }
+        assert not forbidden, f"{path.relative_to(REPO)} imports {forbidden}"
+
+
+def test_importing_the_package_does_no_work() -> None:
+    import subprocess
+    import sys
+
+    code = "import itu_plan, sys; print(sorted(m for m in ('alembic', 'pandas', 'tqdm') if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+def test_readme_documents_every_command() -> None:
+    readme = (REPO / "README.md").read_text()
+    for command in COMMANDS:
+        assert f"itu-plan {command}" in readme or f"`{command}`" in readme, command
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert "make test" in readme and "make run" in readme
+    assert "make test" in (REPO / ".ci/run").read_text()
