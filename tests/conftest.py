@@ -8,11 +8,9 @@ fails when ``CI`` is set (CI must test what it claims to test).
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +18,8 @@ import pytest
 
 from itu_plan import Workspace
 from itu_plan.demo import build_demo_workspace
+from tests.pg import PG_BIN, PostgresServer
 
-PG_BIN = Path(os.environ.get("ITU_PLAN_PG_BIN", "/usr/lib/postgresql/15/bin"))
 IN_CI = bool(os.environ.get("CI"))
 REPO = Path(__file__).resolve().parent.parent
 
@@ -31,53 +29,6 @@ def unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)", pytrace=False)
     pytest.skip(reason)
-
-
-class PostgresServer:
-    """A throw-away PostgreSQL cluster on a Unix socket in a temporary folder."""
-
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="itu-plan-pg-"))
-        self.data = self.root / "data"
-        self.socket = self.root / "sock"
-        self.log = self.root / "server.log"
-        self.as_root = os.geteuid() == 0
-        self._counter = itertools.count(1)
-
-    def _run(self, *args: str) -> None:
-        command = [str(PG_BIN / args[0]), *args[1:]]
-        if self.as_root:  # PostgreSQL refuses to run as root: use its own OS user
-            command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, text=True)
-
-    def start(self) -> None:
-        self.socket.mkdir()
-        if self.as_root:
-            shutil.chown(self.root, "postgres")
-            shutil.chown(self.socket, "postgres")
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                  "--no-sync")  # fmt: skip
-        options = f"-k {self.socket} -c listen_addresses='' -F -c fsync=off -c max_connections=200"
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-o", options, "start")
-
-    def stop(self) -> None:
-        try:
-            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        finally:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql+psycopg://postgres@/{database}?host={self.socket}"
-
-    def new_database(self) -> str:
-        import psycopg
-
-        name = f"t{os.getpid()}_{next(self._counter)}"
-        with psycopg.connect(
-            f"host={self.socket} user=postgres dbname=postgres", autocommit=True
-        ) as c:
-            c.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
 
 
 @pytest.fixture(scope="session")
