@@ -89,6 +89,50 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a bundle: a folder of CSV files, one .xlsx workbook, or one file with --kind.
+
+    Every problem is listed as FILE:ROW:COLUMN: message (exit 2) and nothing is
+    written; otherwise prints the rows added per file. Importing the same rows
+    again adds nothing.
+    """
+    from itu_plan.bundle import import_bundle
+
+    with _open(args) as workspace:
+        results = import_bundle(workspace, args.path, kind=args.kind, progress=not args.quiet)
+    for result in results:
+        unchanged = f" ({result.unchanged:,} already there)" if result.unchanged else ""
+        print(f"{result.filename}: {result.added:,} rows added{unchanged}")
+    return 0
+
+
+def _import_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "path", metavar="PATH", help="a bundle folder, an .xlsx workbook or one .csv file"
+    )
+    parser.add_argument(
+        "--kind", metavar="KIND", help="what one file holds, e.g. actuals (default: its name)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the whole workspace as a bundle into DIR, with a datapackage.json describing it."""
+    from itu_plan.bundle import export_bundle
+
+    with _open(args) as workspace:
+        counts = export_bundle(workspace, args.dir, fmt=args.format)
+    print(f"Wrote {sum(counts.values()):,} rows in {len(counts)} files to {args.dir}.")
+    return 0
+
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", metavar="DIR", help="the folder to write (created if missing)")
+    parser.add_argument(
+        "--format", choices=("csv", "xlsx"), default="csv", help="csv files or one workbook"
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the notebooks as Voilà apps (the list at http://localhost:PORT/).
 
@@ -144,6 +188,8 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
 
 COMMANDS["init"] = (cmd_init, None)
 COMMANDS["demo"] = (cmd_demo, _demo_arguments)
+COMMANDS["import"] = (cmd_import, _import_arguments)
+COMMANDS["export"] = (cmd_export, _export_arguments)
 COMMANDS["serve"] = (cmd_serve, _serve_arguments)
 COMMANDS["lab"] = (cmd_lab, lambda p: _serve_arguments(p, None))
 

@@ -1,0 +1,724 @@
+"""Validating and loading bundle files into the workspace, all or nothing.
+
+Files are taken in dependency order and processed in chunks, column by column:
+cells are typed, references resolved (to the workspace or to rows of the same
+bundle), the contract's rules checked, business keys compared with what the
+workspace holds. Every problem is collected; rows are bulk-loaded into the
+caller's transaction only while no problem has been found, and the caller rolls
+the transaction back when any was (so nothing is ever written).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, String, func, select, tuple_
+from sqlalchemy.orm import Session
+
+from itu_plan import audit, bulk
+from itu_plan import model as m
+from itu_plan.bundle.read import RawFile, chunks
+from itu_plan.bundle.spec import BY_NAME, FILES, REFERABLE, Field, FileSpec
+from itu_plan.errors import Problem
+from itu_plan.money import format_scaled, staff_cost
+
+CHUNK = 50_000
+YEAR_RANGE = (1900, 2100)
+ORDER = {spec.name: n for n, spec in enumerate(FILES)}
+
+
+class Invalid:
+    """Marks a cell that failed to parse (a problem is already recorded)."""
+
+    def __repr__(self) -> str:
+        return "<invalid>"
+
+
+INVALID: Any = Invalid()
+
+# -- cell parsers: text -> value, or ValueError with the reason ---------------------------------
+
+_INT = re.compile(r"-?\d+")
+_DECIMAL = re.compile(r"-?\d+(?:\.\d+)?")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _not_number(text: str, what: str = "a number") -> ValueError:
+    hint = ""
+    if "," in text:
+        hint = " (use '.' as the decimal point and no thousands separators)"
+    elif " " in text or "'" in text:
+        hint = " (no thousands separators)"
+    return ValueError(f"{text!r} is not {what}{hint}")
+
+
+def parse_money(text: str) -> int:
+    if not _DECIMAL.fullmatch(text):
+        raise _not_number(text, "an amount in CHF")
+    negative = text[0] == "-"
+    whole, _, frac = text.lstrip("-").partition(".")
+    if len(frac) > 2:
+        raise ValueError(f"{text!r} has more than two decimals")
+    value = int(whole) * 100 + (int(frac.ljust(2, "0")) if frac else 0)
+    return -value if negative else value
+
+
+def scaled_parser(scale: int) -> Callable[[str], int]:
+    unit = 10**scale
+
+    def parse(text: str) -> int:
+        if not _DECIMAL.fullmatch(text):
+            raise _not_number(text)
+        negative = text[0] == "-"
+        whole, _, frac = text.lstrip("-").partition(".")
+        if len(frac) > scale:
+            raise ValueError(f"{text!r} has more than {scale} decimals")
+        value = int(whole) * unit + (int(frac.ljust(scale, "0")) if frac else 0)
+        return -value if negative else value
+
+    return parse
+
+
+def parse_int(text: str) -> int:
+    if not _INT.fullmatch(text):
+        raise _not_number(text, "a whole number")
+    return int(text)
+
+
+def parse_year(text: str) -> int:
+    if not _INT.fullmatch(text) or not YEAR_RANGE[0] <= int(text) <= YEAR_RANGE[1]:
+        raise ValueError(f"{text!r} is not a year (YYYY)")
+    return int(text)
+
+
+def parse_number(text: str) -> float:
+    if not _DECIMAL.fullmatch(text):
+        raise _not_number(text)
+    return float(text)
+
+
+def parse_date(text: str) -> dt.date:
+    if _DATE.fullmatch(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
+
+
+def enum_parser(values: tuple[str, ...]) -> Callable[[str], str]:
+    allowed = frozenset(values)
+    listed = ", ".join(values)
+
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise ValueError(f"{text!r} is not one of: {listed}")
+        return text
+
+    return parse
+
+
+def text_parser(limit: int | None) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if limit is not None and len(text) > limit:
+            raise ValueError(f"the text is longer than {limit} characters")
+        return text
+
+    return parse
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def parser_for(spec: FileSpec, f: Field) -> Callable[[str], Any]:
+    if f.kind == "money":
+        return parse_money
+    if f.kind == "scaled":
+        return scaled_parser(f.scale)
+    if f.kind == "int":
+        return parse_int
+    if f.kind == "year":
+        return parse_year
+    if f.kind == "number":
+        return parse_number
+    if f.kind == "date":
+        return parse_date
+    if f.kind == "enum":
+        return enum_parser(f.values)
+    if f.kind == "text":
+        column = spec.table.c.get(f.column)
+        length = (
+            column.type.length if column is not None and isinstance(column.type, String) else None
+        )
+        return text_parser(length)
+    return _identity  # ref, refs: resolved later
+
+
+def _bounds_message(f: Field, value: int) -> str | None:
+    def shown(v: int) -> str:
+        if f.kind == "money":
+            return format_scaled(v, 2)
+        if f.kind == "scaled":
+            return format_scaled(v, f.scale).rstrip("0").rstrip(".")
+        return str(v)
+
+    if f.low is not None and value < f.low:
+        return f"{shown(value)} is below the minimum {shown(f.low)}"
+    if f.high is not None and value > f.high:
+        return f"{shown(value)} is above the maximum {shown(f.high)}"
+    return None
+
+
+# -- the importer ------------------------------------------------------------------------------------
+
+
+@dataclass
+class FileResult:
+    filename: str
+    added: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class Chunk:
+    """The typed columns of a piece of a file; rows that failed are marked ``bad``."""
+
+    spec: FileSpec
+    filename: str
+    first_row: int
+    columns: dict[str, list[Any]]
+    size: int
+    bad: set[int] = field(default_factory=set)
+
+    def row(self, i: int) -> int:
+        return self.first_row + i
+
+
+class Importer:
+    """One import: collects problems across files, writes into the caller's session."""
+
+    def __init__(
+        self, session: Session, user: str, *, progress: Callable[[int], Any] | None = None
+    ):
+        self.session = session
+        self.connection: Connection = session.connection()
+        self.user = user
+        self.progress = progress
+        self.problems: list[Problem] = []
+        self.results: list[FileResult] = []
+        self._ids: dict[str, dict[Any, int]] = {}  # referable file -> business key -> id
+        self._declared: dict[str, set[str]] = defaultdict(set)  # keys the bundle declares
+        self._activity_objective: dict[str, str | None] = {}  # from the bundle
+        self._standard_cost: dict[tuple[str, int], int] = {}  # from the bundle
+        self._existing_cache: dict[tuple[Any, ...], dict[str, Any]] | None = None
+        self._table_empty = False
+
+    # -- public ------------------------------------------------------------------------------
+
+    def run(self, files: Sequence[RawFile]) -> list[FileResult]:
+        readable = []
+        for raw in files:
+            self.problems.extend(raw.problems)
+            if raw.spec is not None and not raw.problems:
+                readable.append(raw)
+        seen: dict[str, str] = {}
+        for raw in sorted(readable, key=lambda r: ORDER[r.spec.name]):  # type: ignore[union-attr]
+            spec = raw.spec
+            assert spec is not None
+            if spec.name in seen:
+                self._problem(
+                    raw.filename, 1, "", f"{spec.filename} is given twice ({seen[spec.name]})"
+                )
+                continue
+            seen[spec.name] = raw.filename
+            # keys declared by the bundle, so later files may refer to them
+            if spec.ref_key and raw.header.count(spec.ref_key) == 1:
+                index = raw.header.index(spec.ref_key)
+                self._declared[spec.name].update(
+                    r[index].strip() for r in raw.rows if len(r) > index
+                )
+        for raw in sorted(readable, key=lambda r: ORDER[r.spec.name]):  # type: ignore[union-attr]
+            if seen.get(raw.spec.name) == raw.filename:  # type: ignore[union-attr]
+                self._file(raw)
+        return self.results
+
+    # -- one file --------------------------------------------------------------------------------
+
+    def _problem(self, filename: str, row: int, column: str, message: str) -> None:
+        self.problems.append(Problem(filename, row, column, message))
+
+    def _file(self, raw: RawFile) -> None:
+        spec = raw.spec
+        assert spec is not None
+        name = raw.filename
+        result = FileResult(spec.filename)
+        self.results.append(result)
+        header = raw.header
+        positions: dict[str, int] = {}
+        for i, column in enumerate(header):
+            if not column:
+                self._problem(name, 1, "", f"column {i + 1} of the header has no name")
+            elif column in positions:
+                self._problem(name, 1, column, f"column {column!r} appears twice in the header")
+            elif column not in spec.columns:
+                self._problem(
+                    name,
+                    1,
+                    column,
+                    f"unknown column; {spec.filename} has: {', '.join(spec.columns)}",
+                )
+            else:
+                positions[column] = i
+        for f in spec.fields:
+            if f.required and f.name not in positions:
+                self._problem(name, 1, f.name, "required column is missing from the header")
+        if not raw.rows:
+            return
+        self._existing_cache: dict[tuple[Any, ...], dict[str, Any]] | None = None
+        self._table_empty = not self.connection.execute(
+            select(func.count()).select_from(select(spec.table.c.id).limit(1).subquery())
+            if "id" in spec.table.c
+            else select(func.count()).select_from(spec.table)
+        ).scalar_one()
+        seen_keys: dict[tuple[Any, ...], int] = {}
+        self_ref = next((f for f in spec.fields if f.ref == spec.name), None)
+        size = (
+            len(raw.rows) if self_ref else CHUNK
+        )  # self-references are resolved over the whole file
+        for first_row, rows in chunks(raw.rows, size):
+            chunk = self._type(spec, name, positions, len(header), first_row, rows)
+            self._rules(chunk)
+            self._resolve(chunk)
+            self._keys(chunk, seen_keys)
+            new = self._compare(chunk, result)
+            self._remember(chunk)
+            if not self.problems:
+                result.added += self._insert(chunk, new)
+            if self.progress:
+                self.progress(len(rows))
+        if not self.problems and result.added:
+            audit.record(
+                self.session, self.user, "import", spec.table.name, spec.filename,
+                after={"rows_added": result.added, "rows_unchanged": result.unchanged},
+            )  # fmt: skip
+
+    def _type(
+        self, spec: FileSpec, name: str, positions: dict[str, int], width: int, first_row: int,
+        rows: list[list[str]],
+    ) -> Chunk:  # fmt: skip
+        bad: set[int] = set()
+        for i, row in enumerate(rows):
+            if len(row) != width:
+                if not row or not any(c.strip() for c in row):
+                    self._problem(name, first_row + i, "", "the row is empty")
+                else:
+                    self._problem(
+                        name,
+                        first_row + i,
+                        "",
+                        f"the row has {len(row)} cells; the header has {width}",
+                    )
+                bad.add(i)
+        if bad:
+            rows = [row if i not in bad else [""] * width for i, row in enumerate(rows)]
+        transposed = list(zip(*rows, strict=True)) if rows else []
+        columns: dict[str, list[Any]] = {}
+        for f in spec.fields:
+            if f.name not in positions:
+                columns[f.name] = [None] * len(rows)
+                continue
+            cells = [c.strip() for c in transposed[positions[f.name]]]
+            parse = parser_for(spec, f)
+            values: list[Any] = [None] * len(cells)
+            for i, cell in enumerate(cells):
+                if i in bad:
+                    values[i] = INVALID
+                elif cell == "":
+                    if f.required:
+                        self._problem(name, first_row + i, f.name, "a value is required")
+                        values[i] = INVALID
+                else:
+                    try:
+                        value = parse(cell)
+                    except ValueError as exc:
+                        self._problem(name, first_row + i, f.name, str(exc))
+                        values[i] = INVALID
+                        continue
+                    if (f.low is not None or f.high is not None) and isinstance(value, int):
+                        message = _bounds_message(f, value)
+                        if message:
+                            self._problem(name, first_row + i, f.name, message)
+                            value = INVALID
+                    values[i] = value
+            columns[f.name] = values
+        chunk = Chunk(spec, name, first_row, columns, len(rows), bad)
+        for f in spec.fields:
+            chunk.bad.update(i for i, v in enumerate(columns[f.name]) if v is INVALID)
+        return chunk
+
+    # -- the contract's rules -----------------------------------------------------------------------
+
+    def _rules(self, chunk: Chunk) -> None:
+        rule = getattr(self, f"_rules_{chunk.spec.name}", None)
+        if rule is not None:
+            rule(chunk)
+
+    def _fail(self, chunk: Chunk, i: int, column: str, message: str) -> None:
+        self._problem(chunk.filename, chunk.row(i), column, message)
+        chunk.bad.add(i)
+
+    def _date_order(self, chunk: Chunk, earlier: str, later: str) -> None:
+        first, second = chunk.columns[earlier], chunk.columns[later]
+        for i, (a, b) in enumerate(zip(first, second, strict=True)):
+            if isinstance(a, dt.date) and isinstance(b, dt.date) and b < a:
+                self._fail(chunk, i, later, f"{later} {b} is before {earlier} {a}")
+
+    def _rules_members(self, chunk: Chunk) -> None:
+        for i, (kind, region) in enumerate(
+            zip(chunk.columns["type"], chunk.columns["region"], strict=True)
+        ):
+            if kind == "member_state" and region is None:
+                self._fail(chunk, i, "region", "a member state needs its region (A-E)")
+
+    def _rules_activities(self, chunk: Chunk) -> None:
+        self._date_order(chunk, "start_date", "end_date")
+
+    def _rules_agreements(self, chunk: Chunk) -> None:
+        self._date_order(chunk, "signed_date", "in_force_date")
+
+    def _rules_recruitments(self, chunk: Chunk) -> None:
+        self._date_order(chunk, "notice_date", "closing_date")
+        self._date_order(chunk, "closing_date", "selection_date")
+        self._date_order(chunk, "notice_date", "selection_date")
+        self._date_order(chunk, "selection_date", "eod_date")
+        self._date_order(chunk, "notice_date", "eod_date")
+
+    def _rules_cost_lines(self, chunk: Chunk) -> None:
+        c = chunk.columns
+        standard: dict[tuple[str, int], int] | None = None
+        rows = zip(c["category"], c["grade"], c["work_months"], c["amount"], c["year"], strict=True)
+        for i, (category, grade, months, amount, year) in enumerate(rows):
+            if i in chunk.bad:
+                continue
+            if category != "staff" and (grade is not None or months is not None):
+                column = "grade" if grade is not None else "work_months"
+                self._fail(chunk, i, column, f"{column} is only for staff lines, not {category}")
+            elif grade is not None and months is not None:
+                if standard is None:
+                    standard = self._standard_costs()
+                annual = standard.get((grade, year))
+                if annual is None:
+                    self._fail(
+                        chunk, i, "grade", f"there is no standard cost for grade {grade} in {year}"
+                    )
+                elif amount is None:
+                    c["amount"][i] = staff_cost(months, annual)
+            elif amount is None:
+                self._fail(
+                    chunk,
+                    i,
+                    "amount",
+                    "a value is required unless a staff line gives grade and work_months",
+                )
+
+    def _rules_actuals(self, chunk: Chunk) -> None:
+        c = chunk.columns
+        objectives = self._activity_objectives()
+        for i, (activity, objective) in enumerate(
+            zip(c["activity_code"], c["objective_code"], strict=True)
+        ):
+            if activity is None or objective is None or i in chunk.bad:
+                continue
+            expected = objectives.get(activity)
+            if expected is not None and expected != objective:
+                self._fail(
+                    chunk,
+                    i,
+                    "objective_code",
+                    f"{objective} disagrees with activity {activity}, whose objective is {expected}",
+                )
+
+    def _standard_costs(self) -> dict[tuple[str, int], int]:
+        rows = self.connection.execute(
+            select(m.StandardCost.grade, m.StandardCost.year, m.StandardCost.annual_cost_centimes)
+        )
+        found = {(grade, year): cost for grade, year, cost in rows}
+        found.update(self._standard_cost)
+        return found
+
+    def _activity_objectives(self) -> dict[str, str | None]:
+        rows = self.connection.execute(
+            select(m.Activity.code, m.Objective.code).join(
+                m.Objective, m.Activity.objective_id == m.Objective.id
+            )
+        )
+        found: dict[str, str | None] = {code: objective for code, objective in rows}
+        found.update(self._activity_objective)
+        return found
+
+    def _remember(self, chunk: Chunk) -> None:
+        """Keep what later files' rules need from this file."""
+        c = chunk.columns
+        if chunk.spec.name == "activities":
+            for code, objective in zip(c["code"], c["objective_code"], strict=True):
+                if code is not INVALID and objective is not INVALID:
+                    self._activity_objective[code] = objective
+        elif chunk.spec.name == "standard_costs":
+            for grade, year, cost in zip(c["grade"], c["year"], c["annual_cost"], strict=True):
+                if INVALID not in (grade, year, cost):
+                    self._standard_cost[grade, year] = cost
+
+    # -- references ------------------------------------------------------------------------------------
+
+    def ids(self, target: str) -> dict[Any, int]:
+        """Business key -> id of the workspace rows of a referable file (loaded once)."""
+        if target not in self._ids:
+            spec = BY_NAME[target]
+            key = spec.table.c[REFERABLE[target]]
+            self._ids[target] = dict(self.connection.execute(select(key, spec.table.c.id)).all())
+        return self._ids[target]
+
+    def _resolve(self, chunk: Chunk) -> None:
+        for f in chunk.spec.fields:
+            if f.kind not in ("ref", "refs"):
+                continue
+            assert f.ref is not None
+            known = self.ids(f.ref)
+            declared = self._declared[f.ref]
+            label = BY_NAME[f.ref].filename
+            values = chunk.columns[f.name]
+            for i, value in enumerate(values):
+                if value is None or value is INVALID:
+                    continue
+                codes = (
+                    [v.strip() for v in value.split(",") if v.strip()]
+                    if f.kind == "refs"
+                    else [value]
+                )
+                missing = [code for code in codes if code not in known and code not in declared]
+                if missing:
+                    noun = f.ref.removesuffix("s").replace("_", " ")
+                    if f.ref == "activities":
+                        noun = "activity"
+                    shown = ", ".join(repr(x) for x in missing)
+                    self._fail(
+                        chunk,
+                        i,
+                        f.name,
+                        f"unknown {noun} {shown} (not in the workspace nor in {label})",
+                    )
+                elif f.kind == "refs":
+                    values[i] = tuple(sorted(set(codes)))
+
+    # -- business keys ------------------------------------------------------------------------------
+
+    def _key_of(self, chunk: Chunk) -> list[tuple[Any, ...]]:
+        return list(zip(*(chunk.columns[k] for k in chunk.spec.key), strict=True))
+
+    def _keys(self, chunk: Chunk, seen: dict[tuple[Any, ...], int]) -> None:
+        names = chunk.spec.key
+        for i, key in enumerate(self._key_of(chunk)):
+            if INVALID in key:
+                continue
+            first = seen.get(key)
+            if first is None:
+                seen[key] = chunk.row(i)
+            else:
+                shown = ", ".join(
+                    f"{n}={v if v is not None else ''}" for n, v in zip(names, key, strict=True)
+                )
+                self._fail(
+                    chunk, i, names[0], f"duplicate key ({shown}); it is also on row {first}"
+                )
+
+    def _db_key(self, spec: FileSpec, key: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """A business key in database terms (ids for references); None if a reference is new."""
+        out = []
+        for name, value in zip(spec.key, key, strict=True):
+            f = spec.field(name)
+            if f.kind == "ref" and value is not None:
+                assert f.ref is not None
+                resolved = self.ids(f.ref).get(value)
+                if resolved is None:
+                    return None
+                out.append(resolved)
+            else:
+                out.append(value)
+        return tuple(out)
+
+    def _existing(
+        self, spec: FileSpec, db_keys: list[tuple[Any, ...]]
+    ) -> dict[tuple[Any, ...], dict[str, Any]]:
+        """Workspace rows with these keys, as {db key: row mapping}."""
+        if self._table_empty or not db_keys:
+            return {}
+        table = spec.table
+        key_columns = [table.c[spec.field(k).column] for k in spec.key]
+        if len(key_columns) > 1 or self._existing_cache is not None:
+            if self._existing_cache is None:  # composite keys: small tables, read once
+                rows = self.connection.execute(select(table)).mappings()
+                self._existing_cache = {
+                    tuple(r[c.name] for c in key_columns): dict(r) for r in rows
+                }
+            return self._existing_cache
+        found: dict[tuple[Any, ...], dict[str, Any]] = {}
+        values = [k[0] for k in db_keys]
+        for start in range(0, len(values), 900):
+            part = values[start : start + 900]
+            rows = self.connection.execute(
+                select(table).where(tuple_(key_columns[0]).in_([(v,) for v in part]))
+            )
+            for r in rows.mappings():
+                found[(r[key_columns[0].name],)] = dict(r)
+        return found
+
+    def _db_row(self, chunk: Chunk, i: int) -> dict[str, Any]:
+        """Row ``i`` in database terms; a reference to a row not yet in the workspace is None."""
+        row: dict[str, Any] = {}
+        for f in chunk.spec.fields:
+            value = chunk.columns[f.name][i]
+            if f.kind == "refs":
+                continue
+            if f.kind == "ref" and value is not None:
+                assert f.ref is not None
+                value = self.ids(f.ref).get(value)
+            row[f.column] = value
+        return row
+
+    def _compare(self, chunk: Chunk, result: FileResult) -> list[int]:
+        """Indexes of the rows to add; rows already in the workspace are skipped if
+        identical and a problem if not."""
+        spec = chunk.spec
+        candidates = [i for i in range(chunk.size) if i not in chunk.bad]
+        keys = self._key_of(chunk)
+        db_keys = {i: self._db_key(spec, keys[i]) for i in candidates}
+        existing = self._existing(spec, [k for k in db_keys.values() if k is not None])
+        new = []
+        for i in candidates:
+            db_key = db_keys[i]
+            stored = existing.get(db_key) if db_key is not None else None
+            if stored is None:
+                new.append(i)
+                continue
+            wanted = self._db_row(chunk, i)
+            differing = [c for c, v in wanted.items() if stored.get(c) != v]
+            if spec.name == "users":
+                units = chunk.columns["units"][i] or ()
+                if tuple(sorted(self._user_units(stored["id"]))) != tuple(units):
+                    differing.append("units")
+            if differing:
+                column = next(
+                    f.name
+                    for f in spec.fields
+                    if f.column == differing[0] or f.name == differing[0]
+                )
+                shown = ", ".join(
+                    f"{k}={v}" for k, v in zip(spec.key, keys[i], strict=True) if v is not None
+                )
+                self._fail(
+                    chunk, i, column,
+                    f"{shown} is already in the workspace with different content ({column}); "
+                    "an import adds rows, it never overwrites them",
+                )  # fmt: skip
+            else:
+                result.unchanged += 1
+        return new
+
+    def _user_units(self, user_id: int) -> list[str]:
+        rows = self.connection.execute(
+            select(m.Unit.code)
+            .join(m.UserUnit, m.UserUnit.unit_id == m.Unit.id)
+            .where(m.UserUnit.user_id == user_id)
+        )
+        return [code for (code,) in rows]
+
+    # -- writing ------------------------------------------------------------------------------------------
+
+    def _insert(self, chunk: Chunk, indexes: list[int]) -> int:
+        if not indexes:
+            return 0
+        spec = chunk.spec
+        self_ref = next((f for f in spec.fields if f.ref == spec.name), None)
+        if self_ref is not None:
+            return self._insert_tree(chunk, indexes, self_ref)
+        return self._insert_rows(chunk, indexes)
+
+    def _insert_rows(self, chunk: Chunk, indexes: Iterable[int]) -> int:
+        spec = chunk.spec
+        fields = [f for f in spec.fields if f.kind != "refs"]
+        columns = [f.column for f in fields]
+        versioned = "row_version" in spec.table.c
+        if versioned:
+            columns.append("row_version")
+        converted: list[list[Any]] = []
+        for f in fields:
+            values = chunk.columns[f.name]
+            if f.kind == "ref":
+                assert f.ref is not None
+                ids = self.ids(f.ref)
+                converted.append([None if values[i] is None else ids[values[i]] for i in indexes])
+            else:
+                converted.append([values[i] for i in indexes])
+        if versioned:
+            converted.append([1] * len(converted[0]))
+        rows = list(zip(*converted, strict=True))
+        count = bulk.bulk_insert(self.connection, spec.table, columns, rows)
+        if spec.ref_key:
+            self._refresh_ids(spec, [chunk.columns[spec.ref_key][i] for i in indexes])
+        if spec.name == "users":
+            self._insert_user_units(chunk, indexes)
+        return count
+
+    def _insert_tree(self, chunk: Chunk, indexes: list[int], parent: Field) -> int:
+        """Insert rows of a self-referencing file parents first; report cycles."""
+        pending = list(indexes)
+        ids = self.ids(chunk.spec.name)
+        added = 0
+        while pending:
+            parents = chunk.columns[parent.name]
+            ready = [i for i in pending if parents[i] is None or parents[i] in ids]
+            if not ready:
+                for i in pending:
+                    self._fail(
+                        chunk,
+                        i,
+                        parent.name,
+                        f"{chunk.columns[parent.name][i]!r} makes a cycle of parents",
+                    )
+                return added
+            added += self._insert_rows(chunk, ready)
+            ids = self.ids(chunk.spec.name)
+            ready_set = set(ready)
+            pending = [i for i in pending if i not in ready_set]
+        return added
+
+    def _refresh_ids(self, spec: FileSpec, keys: list[Any]) -> None:
+        table = spec.table
+        key = table.c[REFERABLE[spec.name]]
+        ids = self.ids(spec.name)
+        for start in range(0, len(keys), 900):
+            part = keys[start : start + 900]
+            ids.update(self.connection.execute(select(key, table.c.id).where(key.in_(part))).all())
+
+    def _insert_user_units(self, chunk: Chunk, indexes: list[int]) -> None:
+        users = dict(
+            self.connection.execute(
+                select(m.User.username, m.User.id).where(
+                    m.User.username.in_([chunk.columns["username"][i] for i in indexes])
+                )
+            ).all()
+        )
+        units = self.ids("units")
+        rows = [
+            (users[chunk.columns["username"][i]], units[code])
+            for i in indexes
+            for code in chunk.columns["units"][i] or ()
+        ]
+        if rows:
+            bulk.bulk_insert(self.connection, m.UserUnit.__table__, ["user_id", "unit_id"], rows)  # type: ignore[arg-type]
