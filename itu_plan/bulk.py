@@ -51,10 +51,7 @@ def bulk_insert(
                 if progress:
                     progress(len(chunk))
         return total
-    sql = (
-        f'INSERT INTO "{table.name}" ({", ".join(columns)}) '
-        f"VALUES ({', '.join('?' for _ in columns)})"
-    )
+    sql = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({", ".join("?" for _ in columns)})'
     while chunk := list(islice(iterator, CHUNK)):
         converted = [tuple(_sqlite_value(v) for v in row) for row in chunk]
         connection.exec_driver_sql(sql, converted)

@@ -388,9 +388,7 @@ class DemoBuilder:
             code = f"S-{n:02d}"
             self.ids["objective"][code] = objectives.add(code, title, None, 1)
         for code, title, parent, _bureau in SECTOR_OBJECTIVES:
-            self.ids["objective"][code] = objectives.add(
-                code, title, self.ids["objective"][parent], 1
-            )
+            self.ids["objective"][code] = objectives.add(code, title, self.ids["objective"][parent], 1)
         sources = self.table("funding_sources", "code", "name", "kind", "row_version")
         for code, name, kind in FUNDING_SOURCES:
             self.ids["source"][code] = sources.add(code, name, kind, 1)
@@ -437,9 +435,7 @@ class DemoBuilder:
             units_e4["associate"] += 10_000
             members.add(f"AS-{n:04d}", name, "associate", None, 10_000, 1)
         for n in range(1, 21):
-            members.add(
-                f"AC-{n:04d}", f"University of {rng.choice(names)} ({n})", "academia", None, None, 1
-            )
+            members.add(f"AC-{n:04d}", f"University of {rng.choice(names)} ({n})", "academia", None, None, 1)
         value = {
             "member_state": MEMBER_STATE_UNIT_VALUE,
             "sector_member": SECTOR_MEMBER_UNIT_VALUE,
@@ -460,9 +456,7 @@ class DemoBuilder:
             sector_objectives[bureau].append(code)
         secretariat = [f"S-{n:02d}" for n in range(1, 16)]
         count = 300 + 30 * (self.scale - 1)
-        self.activity_info: list[
-            tuple[int, str, str, int, int]
-        ] = []  # id, unit, objective, first, last year
+        self.activity_info: list[tuple[int, str, str, int, int]] = []  # id, unit, objective, first, last year
         serial: dict[str, int] = defaultdict(int)
         for n in range(count):
             unit = departments[n % len(departments)]
@@ -572,9 +566,7 @@ class DemoBuilder:
         rng = self.rng
         versions = self.table("plan_versions", "name", "status", "based_on_id", "row_version")
         for name, status, based_on, _years in VERSIONS:
-            self.ids["version"][name] = versions.add(
-                name, status, self.ids["version"].get(based_on or ""), 1
-            )
+            self.ids["version"][name] = versions.add(name, status, self.ids["version"].get(based_on or ""), 1)
         income = {y: self.contributions + self.cr_income[y] + self.other_income[y] for y in YEARS}
         # expenditure as a share of each year's income, per version
         target_share = {
@@ -597,23 +589,17 @@ class DemoBuilder:
                         continue
                     for _ in range(rng.choice((1, 1, 2))):
                         grade = rng.choices(STAFF_GRADES, STAFF_GRADE_WEIGHTS)[0]
-                        lines.append(
-                            [activity_id, year, "staff", grade, rng.random() + 0.1, 0, regular]
-                        )
+                        lines.append([activity_id, year, "staff", grade, rng.random() + 0.1, 0, regular])
                     for category in rng.sample(NON_STAFF_CATEGORIES, rng.randint(1, 3)):
                         source = rng.choices(sources, source_weights)[0]
-                        lines.append(
-                            [activity_id, year, category, None, None, rng.random(), source]
-                        )
+                        lines.append([activity_id, year, category, None, None, rng.random(), source])
             # size the non-staff lines so that each year hits its target expenditure
             for year in years:
                 # the secretariat's work-months are fixed; more activities share them
                 staff_lines = [line for line in lines if line[1] == year and line[2] == "staff"]
                 weight_sum = sum(line[4] for line in staff_lines)
                 for line in staff_lines:
-                    line[4] = max(
-                        50, round(STAFF_WORK_MONTHS * 100 * line[4] / weight_sum / 50) * 50
-                    )
+                    line[4] = max(50, round(STAFF_WORK_MONTHS * 100 * line[4] / weight_sum / 50) * 50)
                     line[5] = staff_cost(line[4], self.standard_cost[line[3], year])
                 staff = sum(line[5] for line in lines if line[1] == year and line[2] == "staff")
                 others = [line for line in lines if line[1] == year and line[2] != "staff"]
@@ -648,9 +634,7 @@ class DemoBuilder:
             "budget_lines", "version_id", "unit_id", "objective_id", "year", "category",
             "amount_centimes", "row_version",
         )  # fmt: skip
-        activity_keys = {
-            a: (unit_of[a], self.ids["objective"][o]) for a, _u, o, _f, _l in self.activity_info
-        }
+        activity_keys = {a: (unit_of[a], self.ids["objective"][o]) for a, _u, o, _f, _l in self.activity_info}
         self.approved_budget: dict[tuple[int, int, int, str], int] = {}
         for name, _status, _based, _years in VERSIONS:
             version_id = self.ids["version"][name]
@@ -665,9 +649,7 @@ class DemoBuilder:
                     merged[key] = [key, wm, amount]
             for (activity, year, category, grade, source), wm, summed in merged.values():
                 # a merged staff line is priced on its total work-months
-                amount = (
-                    summed if grade is None else staff_cost(wm, self.standard_cost[grade, year])
-                )
+                amount = summed if grade is None else staff_cost(wm, self.standard_cost[grade, year])
                 cost_lines.add(version_id, activity, year, category, grade, wm, amount, source, 1)
                 unit, objective = activity_keys[activity]
                 totals[unit, objective, year, category] += amount
@@ -747,9 +729,7 @@ class DemoBuilder:
         targets = self.table("kpi_targets", "kpi_id", "year", "target", "row_version")
         measurements = self.table("measurements", "kpi_id", "date", "value", "row_version")
         for code, objective, name, measure, direction, baseline, yearly in KPIS:
-            kpi_id = kpis.add(
-                code, self.ids["objective"][objective], name, measure, direction, float(baseline), 1
-            )
+            kpi_id = kpis.add(code, self.ids["objective"][objective], name, measure, direction, float(baseline), 1)
             sign = 1 if direction == "up" else -1
             for year, target in zip(YEARS, yearly, strict=True):
                 targets.add(kpi_id, year, float(target), 1)
@@ -770,9 +750,7 @@ class DemoBuilder:
 
     def _human_resources(self) -> None:
         rng = self.rng
-        posts = self.table(
-            "posts", "post_number", "grade", "unit_id", "funding_source_id", "status", "row_version"
-        )
+        posts = self.table("posts", "post_number", "grade", "unit_id", "funding_source_id", "status", "row_version")
         recruitments = self.table(
             "recruitments", "vacancy_id", "post_id", "notice_date", "closing_date", "selection_date",
             "eod_date", "row_version",
@@ -826,16 +804,12 @@ class DemoBuilder:
                 staff_serial += 1
                 professional = not grade.startswith("G-")
                 female_share = 0.36 if professional else 0.64
-                gender = (
-                    "F" if rng.random() < female_share else ("X" if rng.random() < 0.005 else "M")
-                )
+                gender = "F" if rng.random() < female_share else ("X" if rng.random() < 0.005 else "M")
                 nationality = rng.choices(self.state_codes, state_weights)[0]
                 start = dt.date(rng.randint(1980, 2003), rng.randint(1, 12), 1)
                 if recruited:
                     vacancy_serial += 1
-                    notice = dt.date(
-                        rng.choice((2004, 2005, 2006)), rng.randint(1, 12), rng.randint(1, 28)
-                    )
+                    notice = dt.date(rng.choice((2004, 2005, 2006)), rng.randint(1, 12), rng.randint(1, 28))
                     closing = notice + dt.timedelta(days=60)
                     selection = closing + dt.timedelta(days=rng.randint(20, 160))
                     eod = selection + dt.timedelta(days=rng.randint(20, 90))
@@ -972,10 +946,7 @@ def build_demo_workspace(
     workspace.init()
     with workspace.transaction() as session:
         connection = session.connection()
-        existing = sum(
-            connection.execute(select(func.count()).select_from(t)).scalar_one()
-            for t in CONTENT_TABLES
-        )
+        existing = sum(connection.execute(select(func.count()).select_from(t)).scalar_one() for t in CONTENT_TABLES)
         if existing and not force:
             raise UsageError(
                 f"the workspace at {workspace.url} already holds data ({existing:,} rows); "

@@ -154,9 +154,7 @@ class Member(Versioned, Base):
         enum_check("type", MEMBER_TYPES),
         enum_check("region", REGIONS, nullable=True),
         CheckConstraint("type <> 'member_state' OR region IS NOT NULL", name="state_region"),
-        CheckConstraint(
-            "units_e4 IS NULL OR (units_e4 >= 625 AND units_e4 <= 400000)", name="units"
-        ),
+        CheckConstraint("units_e4 IS NULL OR (units_e4 >= 625 AND units_e4 <= 400000)", name="units"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -211,9 +209,7 @@ class Activity(Versioned, Base):
     __tablename__ = "activities"
     __table_args__ = (
         enum_check("status", ACTIVITY_STATUSES, nullable=True),
-        CheckConstraint(
-            "start_date IS NULL OR end_date IS NULL OR end_date >= start_date", name="dates"
-        ),
+        CheckConstraint("start_date IS NULL OR end_date IS NULL OR end_date >= start_date", name="dates"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -245,9 +241,7 @@ class CostLine(Versioned, Base):
 
     __tablename__ = "cost_lines"
     __table_args__ = (
-        UniqueConstraint(
-            "version_id", "activity_id", "year", "category", "grade", "funding_source_id"
-        ),
+        UniqueConstraint("version_id", "activity_id", "year", "category", "grade", "funding_source_id"),
         enum_check("category", CATEGORIES),
         enum_check("grade", GRADES, nullable=True),
         CheckConstraint("work_months_e2 IS NULL OR work_months_e2 >= 0", name="work_months"),
@@ -411,9 +405,7 @@ class Recruitment(Versioned, Base):
     __tablename__ = "recruitments"
     __table_args__ = (
         CheckConstraint("closing_date IS NULL OR closing_date >= notice_date", name="closing"),
-        CheckConstraint(
-            "selection_date IS NULL OR selection_date >= notice_date", name="selection"
-        ),
+        CheckConstraint("selection_date IS NULL OR selection_date >= notice_date", name="selection"),
         CheckConstraint("eod_date IS NULL OR eod_date >= notice_date", name="eod"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -485,9 +477,7 @@ class UserUnit(Base):
     """The units a user may act for (and, implicitly, the units below them)."""
 
     __tablename__ = "user_units"
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
 
 

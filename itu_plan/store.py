@@ -86,9 +86,7 @@ def make_engine(url: str) -> Engine:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True)
-    raise UsageError(
-        f"the workspace database must be SQLite or PostgreSQL, not {backend!r} ({url})"
-    )
+    raise UsageError(f"the workspace database must be SQLite or PostgreSQL, not {backend!r} ({url})")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -48,9 +48,7 @@ class Workspace:
         self._reads: sessionmaker[Session] = store.make_sessionmaker(engine)
 
     @classmethod
-    def open(
-        cls, url: str | None = None, user: str | None = None, *, create: bool = False
-    ) -> Workspace:
+    def open(cls, url: str | None = None, user: str | None = None, *, create: bool = False) -> Workspace:
         """Open the workspace at ``url`` (default: ``ITU_PLAN_DB``, else ``sqlite:///itu_plan.db``).
 
         A SQLite file that does not exist is an error unless ``create`` is true,
@@ -100,19 +98,14 @@ class Workspace:
     def require_schema(self) -> None:
         """Refuse to work on a database whose schema is missing or out of date."""
         if not store.schema_is_current(self.engine):
-            raise UsageError(
-                f"the workspace schema at {self} is missing or out of date; run `itu-plan init`"
-            )
+            raise UsageError(f"the workspace schema at {self} is missing or out of date; run `itu-plan init`")
 
     # -- content ------------------------------------------------------------------------
 
     def table_counts(self) -> dict[str, int]:
         """Rows per content table (the audit trail excluded)."""
         with self.engine.connect() as conn:
-            return {
-                t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
-                for t in CONTENT_TABLES
-            }
+            return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in CONTENT_TABLES}
 
     def is_empty(self) -> bool:
         return not any(self.table_counts().values())
@@ -128,9 +121,7 @@ class Workspace:
             for table in CONTENT_TABLES:
                 digest.update(f"\x1e{table.name}\x1f".encode())
                 order = list(table.primary_key.columns)
-                result = conn.execution_options(yield_per=10_000).execute(
-                    select(table).order_by(*order)
-                )
+                result = conn.execution_options(yield_per=10_000).execute(select(table).order_by(*order))
                 for row in result:
                     digest.update(_canonical(row).encode())
         return digest.hexdigest()
@@ -149,9 +140,7 @@ def _canonical(row: Any) -> str:
         if value is None:
             parts.append("\x00")
         elif isinstance(value, dt.datetime):
-            parts.append(
-                value.astimezone(dt.UTC).isoformat() if value.tzinfo else value.isoformat()
-            )
+            parts.append(value.astimezone(dt.UTC).isoformat() if value.tzinfo else value.isoformat())
         elif isinstance(value, float):
             parts.append(repr(value))
         else:

@@ -52,8 +52,6 @@ class PostgresServer:
         import psycopg
 
         name = f"t{os.getpid()}_{next(self._counter)}"
-        with psycopg.connect(
-            f"host={self.socket} user=postgres dbname=postgres", autocommit=True
-        ) as c:
+        with psycopg.connect(f"host={self.socket} user=postgres dbname=postgres", autocommit=True) as c:
             c.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)

@@ -14,9 +14,7 @@ from itu_plan.cli import main
 
 def itu(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the real console entry point in a new process."""
-    return subprocess.run(
-        [sys.executable, "-m", "itu_plan.cli", *args], capture_output=True, text=True, env=env
-    )
+    return subprocess.run([sys.executable, "-m", "itu_plan.cli", *args], capture_output=True, text=True, env=env)
 
 
 def test_init_twice_then_demo_then_refusal(db_url: str) -> None:
@@ -44,9 +42,7 @@ def test_demo_force_needs_an_admin(demo_copy: str) -> None:
     assert main(["--db", demo_copy, "--user", "admin", "demo", "--force", "--quiet"]) == 0
 
 
-def test_permission_message_names_who_what_why(
-    demo_copy: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_permission_message_names_who_what_why(demo_copy: str, capsys: pytest.CaptureFixture[str]) -> None:
     main(["--db", demo_copy, "--user", "reviewer", "demo", "--force", "--quiet"])
     err = capsys.readouterr().err
     assert err.startswith("itu-plan: reviewer may not replace the workspace content")
@@ -65,9 +61,7 @@ def test_environment_names_the_database(tmp_path: Path, monkeypatch: pytest.Monk
     assert (tmp_path / "env.db").exists()
 
 
-def test_default_database_is_in_the_current_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_default_database_is_in_the_current_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ITU_PLAN_DB", raising=False)
     monkeypatch.chdir(tmp_path)
     assert main(["init"]) == 0
@@ -84,9 +78,7 @@ def test_default_database_is_in_the_current_folder(
         (["--db", "postgresql+psycopg://nobody@/nowhere?host=/nonexistent", "init"], 1, "database"),
     ],
 )
-def test_errors_are_sentences_not_tracebacks(
-    args: list[str], code: int, message: str, tmp_path: Path
-) -> None:
+def test_errors_are_sentences_not_tracebacks(args: list[str], code: int, message: str, tmp_path: Path) -> None:
     result = itu(*args) if "--db" in args else itu("--db", f"sqlite:///{tmp_path / 'w.db'}", *args)
     assert result.returncode == code
     assert message in result.stderr

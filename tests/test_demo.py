@@ -135,9 +135,7 @@ def test_staff_cost_lines_are_priced_from_standard_costs(demo) -> None:  # type:
     assert len(staff_lines) > 300
     for line in staff_lines:
         assert line.grade and line.work_months_e2
-        assert line.amount_centimes == staff_cost(
-            line.work_months_e2, standard[line.grade, line.year]
-        )
+        assert line.amount_centimes == staff_cost(line.work_months_e2, standard[line.grade, line.year])
 
 
 def test_activities_and_actuals(demo) -> None:  # type: ignore[no-untyped-def]
@@ -174,13 +172,9 @@ def test_kpi_off_track_is_planted(demo) -> None:  # type: ignore[no-untyped-def]
     _ws, s = demo
     off = []
     for kpi in s.scalars(select(Kpi)):
-        targets = {
-            t.year: t.target for t in s.scalars(select(KpiTarget).where(KpiTarget.kpi_id == kpi.id))
-        }
+        targets = {t.year: t.target for t in s.scalars(select(KpiTarget).where(KpiTarget.kpi_id == kpi.id))}
         latest: dict[int, Measurement] = {}
-        for m in s.scalars(
-            select(Measurement).where(Measurement.kpi_id == kpi.id).order_by(Measurement.date)
-        ):
+        for m in s.scalars(select(Measurement).where(Measurement.kpi_id == kpi.id).order_by(Measurement.date)):
             latest[m.date.year] = m
         for year, m in latest.items():
             missed = m.value < targets[year] if kpi.direction == "up" else m.value > targets[year]
@@ -212,9 +206,7 @@ def test_cost_recovery_deficit_surplus_and_balance_are_planted(demo) -> None:  #
         full = Fraction(d) * (1 + Fraction(rate, 1_000_000))
         nets.append(income[product, year] - full)
     assert any(n < 0 for n in nets) and any(n > 0 for n in nets) and any(n == 0 for n in nets)
-    assert any((p.unit_id, 2006) not in rates for p in products.values()), (
-        "a product without a rate"
-    )
+    assert any((p.unit_id, 2006) not in rates for p in products.values()), "a product without a rate"
 
 
 def test_funding_gap_is_planted_in_2007(demo) -> None:  # type: ignore[no-untyped-def]
@@ -224,9 +216,7 @@ def test_funding_gap_is_planted_in_2007(demo) -> None:  # type: ignore[no-untype
     balance = {}
     for year in (2006, 2007):
         contributions = sum(
-            Fraction(units * value[year, kind], 10_000)
-            for kind, units in members
-            if units and (year, kind) in value
+            Fraction(units * value[year, kind], 10_000) for kind, units in members if units and (year, kind) in value
         )
         cr = sum(
             e.amount_centimes
@@ -236,9 +226,7 @@ def test_funding_gap_is_planted_in_2007(demo) -> None:  # type: ignore[no-untype
         other = sum(i.amount_centimes for i in s.scalars(select(Income)) if i.date.year == year)
         spend = sum(
             c.amount_centimes
-            for c in s.scalars(
-                select(CostLine).where(CostLine.version_id == _approved(s), CostLine.year == year)
-            )
+            for c in s.scalars(select(CostLine).where(CostLine.version_id == _approved(s), CostLine.year == year))
         )
         balance[year] = contributions + cr + other - spend
     assert balance[2006] > 0 > balance[2007]

@@ -28,10 +28,7 @@ def test_required_layout() -> None:
 
 def test_environment_yml_matches_pyproject() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    wanted = {
-        _name(r): _spec(r)
-        for r in project["dependencies"] + project["optional-dependencies"]["test"]
-    }
+    wanted = {_name(r): _spec(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]}
     conda: dict[str, str] = {}
     text = (REPO / "environment.yml").read_text()
     for line in text.split("dependencies:", 1)[1].splitlines():
@@ -76,9 +73,7 @@ def test_importing_the_package_does_no_work() -> None:
     import sys
 
     code = "import itu_plan, sys; print(sorted(m for m in ('alembic', 'pandas', 'tqdm') if m in sys.modules))"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
 

@@ -76,9 +76,7 @@ def test_stale_update_is_refused(workspace: Workspace) -> None:
 def test_audit_trail_is_append_only(workspace: Workspace) -> None:
     with workspace.transaction() as s:
         s.execute(
-            insert(AuditEvent).values(
-                at=dt.datetime.now(dt.UTC), username="u", action="create", table_name="units"
-            )
+            insert(AuditEvent).values(at=dt.datetime.now(dt.UTC), username="u", action="create", table_name="units")
         )
     for statement in (update(AuditEvent).values(username="x"), AuditEvent.__table__.delete()):
         with pytest.raises(DBAPIError, match="append-only"), workspace.transaction() as s:

@@ -43,10 +43,7 @@ class ErrorBanner(w.VBox):
             self.message = error
         else:
             log.exception("unexpected error in a widget callback", exc_info=error)
-            self.message = (
-                "Something went wrong and nothing was saved. "
-                "Please try again or tell an administrator."
-            )
+            self.message = "Something went wrong and nothing was saved. Please try again or tell an administrator."
 
     def clear(self) -> None:
         self.message = ""

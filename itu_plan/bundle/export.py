@@ -114,12 +114,7 @@ def write_csv(connection: Connection, spec: FileSpec, path: Path) -> int:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(spec.columns)
         for row in rows(connection, spec):
-            writer.writerow(
-                [
-                    "" if v is None or v == () else fmt(v)
-                    for fmt, v in zip(formats, row, strict=True)
-                ]
-            )
+            writer.writerow(["" if v is None or v == () else fmt(v) for fmt, v in zip(formats, row, strict=True)])
             count += 1
     return count
 
@@ -135,12 +130,7 @@ def write_xlsx(connection: Connection, path: Path) -> dict[str, int]:
         converters = [typed(f) for f in spec.fields]
         count = 0
         for row in rows(connection, spec):
-            sheet.append(
-                [
-                    None if v is None or v == () else c(v)
-                    for c, v in zip(converters, row, strict=True)
-                ]
-            )
+            sheet.append([None if v is None or v == () else c(v) for c, v in zip(converters, row, strict=True)])
             count += 1
         counts[spec.filename] = count
     book.save(path)
@@ -183,9 +173,7 @@ def table_schema(spec: FileSpec) -> dict[str, Any]:
     return schema
 
 
-def datapackage(
-    files: dict[str, int], *, fmt: str = "csv", workbook: str | None = None
-) -> dict[str, Any]:
+def datapackage(files: dict[str, int], *, fmt: str = "csv", workbook: str | None = None) -> dict[str, Any]:
     resources = []
     for spec in FILES:
         resource: dict[str, Any] = {
@@ -214,9 +202,7 @@ def export_bundle(connection: Connection, folder: Path, fmt: str = "csv") -> dic
         counts = write_xlsx(connection, folder / "bundle.xlsx")
         package = datapackage(counts, fmt="xlsx", workbook="bundle.xlsx")
     else:
-        counts = {
-            spec.filename: write_csv(connection, spec, folder / spec.filename) for spec in FILES
-        }
+        counts = {spec.filename: write_csv(connection, spec, folder / spec.filename) for spec in FILES}
         package = datapackage(counts)
     (folder / "datapackage.json").write_text(json.dumps(package, indent=2) + "\n", encoding="utf-8")
     return counts

@@ -153,9 +153,7 @@ def parser_for(spec: FileSpec, f: Field) -> Callable[[str], Any]:
         return enum_parser(f.values)
     if f.kind == "text":
         column = spec.table.c.get(f.column)
-        length = (
-            column.type.length if column is not None and isinstance(column.type, String) else None
-        )
+        length = column.type.length if column is not None and isinstance(column.type, String) else None
         return text_parser(length)
     return _identity  # ref, refs: resolved later
 
@@ -203,9 +201,7 @@ class Chunk:
 class Importer:
     """One import: collects problems across files, writes into the caller's session."""
 
-    def __init__(
-        self, session: Session, user: str, *, progress: Callable[[int], Any] | None = None
-    ):
+    def __init__(self, session: Session, user: str, *, progress: Callable[[int], Any] | None = None):
         self.session = session
         self.connection: Connection = session.connection()
         self.user = user
@@ -232,17 +228,13 @@ class Importer:
             spec = raw.spec
             assert spec is not None
             if spec.name in seen:
-                self._problem(
-                    raw.filename, 1, "", f"{spec.filename} is given twice ({seen[spec.name]})"
-                )
+                self._problem(raw.filename, 1, "", f"{spec.filename} is given twice ({seen[spec.name]})")
                 continue
             seen[spec.name] = raw.filename
             # keys declared by the bundle, so later files may refer to them
             if spec.ref_key and raw.header.count(spec.ref_key) == 1:
                 index = raw.header.index(spec.ref_key)
-                self._declared[spec.name].update(
-                    r[index].strip() for r in raw.rows if len(r) > index
-                )
+                self._declared[spec.name].update(r[index].strip() for r in raw.rows if len(r) > index)
         for raw in sorted(readable, key=lambda r: ORDER[r.spec.name]):  # type: ignore[union-attr]
             if seen.get(raw.spec.name) == raw.filename:  # type: ignore[union-attr]
                 self._file(raw)
@@ -288,9 +280,7 @@ class Importer:
         ).scalar_one()
         seen_keys: dict[tuple[Any, ...], int] = {}
         self_ref = next((f for f in spec.fields if f.ref == spec.name), None)
-        size = (
-            len(raw.rows) if self_ref else CHUNK
-        )  # self-references are resolved over the whole file
+        size = len(raw.rows) if self_ref else CHUNK  # self-references are resolved over the whole file
         for first_row, rows in chunks(raw.rows, size):
             chunk = self._type(spec, name, positions, len(header), first_row, rows)
             self._rules(chunk)
@@ -380,9 +370,7 @@ class Importer:
                 self._fail(chunk, i, later, f"{later} {b} is before {earlier} {a}")
 
     def _rules_members(self, chunk: Chunk) -> None:
-        for i, (kind, region) in enumerate(
-            zip(chunk.columns["type"], chunk.columns["region"], strict=True)
-        ):
+        for i, (kind, region) in enumerate(zip(chunk.columns["type"], chunk.columns["region"], strict=True)):
             if kind == "member_state" and region is None:
                 self._fail(chunk, i, "region", "a member state needs its region (A-E)")
 
@@ -414,9 +402,7 @@ class Importer:
                     standard = self._standard_costs()
                 annual = standard.get((grade, year))
                 if annual is None:
-                    self._fail(
-                        chunk, i, "grade", f"there is no standard cost for grade {grade} in {year}"
-                    )
+                    self._fail(chunk, i, "grade", f"there is no standard cost for grade {grade} in {year}")
                 elif amount is None:
                     c["amount"][i] = staff_cost(months, annual)
             elif amount is None:
@@ -430,9 +416,7 @@ class Importer:
     def _rules_actuals(self, chunk: Chunk) -> None:
         c = chunk.columns
         objectives = self._activity_objectives()
-        for i, (activity, objective) in enumerate(
-            zip(c["activity_code"], c["objective_code"], strict=True)
-        ):
+        for i, (activity, objective) in enumerate(zip(c["activity_code"], c["objective_code"], strict=True)):
             if activity is None or objective is None or i in chunk.bad:
                 continue
             expected = objectives.get(activity)
@@ -454,9 +438,7 @@ class Importer:
 
     def _activity_objectives(self) -> dict[str, str | None]:
         rows = self.connection.execute(
-            select(m.Activity.code, m.Objective.code).join(
-                m.Objective, m.Activity.objective_id == m.Objective.id
-            )
+            select(m.Activity.code, m.Objective.code).join(m.Objective, m.Activity.objective_id == m.Objective.id)
         )
         found: dict[str, str | None] = {code: objective for code, objective in rows}
         found.update(self._activity_objective)
@@ -496,11 +478,7 @@ class Importer:
             for i, value in enumerate(values):
                 if value is None or value is INVALID:
                     continue
-                codes = (
-                    [v.strip() for v in value.split(",") if v.strip()]
-                    if f.kind == "refs"
-                    else [value]
-                )
+                codes = [v.strip() for v in value.split(",") if v.strip()] if f.kind == "refs" else [value]
                 missing = [code for code in codes if code not in known and code not in declared]
                 if missing:
                     noun = f.ref.removesuffix("s").replace("_", " ")
@@ -530,12 +508,8 @@ class Importer:
             if first is None:
                 seen[key] = chunk.row(i)
             else:
-                shown = ", ".join(
-                    f"{n}={v if v is not None else ''}" for n, v in zip(names, key, strict=True)
-                )
-                self._fail(
-                    chunk, i, names[0], f"duplicate key ({shown}); it is also on row {first}"
-                )
+                shown = ", ".join(f"{n}={v if v is not None else ''}" for n, v in zip(names, key, strict=True))
+                self._fail(chunk, i, names[0], f"duplicate key ({shown}); it is also on row {first}")
 
     def _db_key(self, spec: FileSpec, key: tuple[Any, ...]) -> tuple[Any, ...] | None:
         """A business key in database terms (ids for references); None if a reference is new."""
@@ -552,9 +526,7 @@ class Importer:
                 out.append(value)
         return tuple(out)
 
-    def _existing(
-        self, spec: FileSpec, db_keys: list[tuple[Any, ...]]
-    ) -> dict[tuple[Any, ...], dict[str, Any]]:
+    def _existing(self, spec: FileSpec, db_keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], dict[str, Any]]:
         """Workspace rows with these keys, as {db key: row mapping}."""
         if self._table_empty or not db_keys:
             return {}
@@ -563,17 +535,13 @@ class Importer:
         if len(key_columns) > 1 or self._existing_cache is not None:
             if self._existing_cache is None:  # composite keys: small tables, read once
                 rows = self.connection.execute(select(table)).mappings()
-                self._existing_cache = {
-                    tuple(r[c.name] for c in key_columns): dict(r) for r in rows
-                }
+                self._existing_cache = {tuple(r[c.name] for c in key_columns): dict(r) for r in rows}
             return self._existing_cache
         found: dict[tuple[Any, ...], dict[str, Any]] = {}
         values = [k[0] for k in db_keys]
         for start in range(0, len(values), 900):
             part = values[start : start + 900]
-            rows = self.connection.execute(
-                select(table).where(tuple_(key_columns[0]).in_([(v,) for v in part]))
-            )
+            rows = self.connection.execute(select(table).where(tuple_(key_columns[0]).in_([(v,) for v in part])))
             for r in rows.mappings():
                 found[(r[key_columns[0].name],)] = dict(r)
         return found
@@ -613,14 +581,8 @@ class Importer:
                 if tuple(sorted(self._user_units(stored["id"]))) != tuple(units):
                     differing.append("units")
             if differing:
-                column = next(
-                    f.name
-                    for f in spec.fields
-                    if f.column == differing[0] or f.name == differing[0]
-                )
-                shown = ", ".join(
-                    f"{k}={v}" for k, v in zip(spec.key, keys[i], strict=True) if v is not None
-                )
+                column = next(f.name for f in spec.fields if f.column == differing[0] or f.name == differing[0])
+                shown = ", ".join(f"{k}={v}" for k, v in zip(spec.key, keys[i], strict=True) if v is not None)
                 self._fail(
                     chunk, i, column,
                     f"{shown} is already in the workspace with different content ({column}); "
@@ -632,9 +594,7 @@ class Importer:
 
     def _user_units(self, user_id: int) -> list[str]:
         rows = self.connection.execute(
-            select(m.Unit.code)
-            .join(m.UserUnit, m.UserUnit.unit_id == m.Unit.id)
-            .where(m.UserUnit.user_id == user_id)
+            select(m.Unit.code).join(m.UserUnit, m.UserUnit.unit_id == m.Unit.id).where(m.UserUnit.user_id == user_id)
         )
         return [code for (code,) in rows]
 

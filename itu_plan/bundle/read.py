@@ -48,9 +48,7 @@ def parse_csv_text(filename: str, spec: FileSpec | None, text: str) -> RawFile:
     try:
         header = next(reader, None)
         if header is None or not any(h.strip() for h in header):
-            raw.problems.append(
-                Problem(filename, 1, "", "the file is empty: it needs a header row")
-            )
+            raw.problems.append(Problem(filename, 1, "", "the file is empty: it needs a header row"))
             return raw
         raw.header = [h.strip() for h in header]
         raw.rows = list(reader)
@@ -96,11 +94,7 @@ def read_xlsx(path: Path) -> list[RawFile]:
             while rows and not any(rows[-1]):
                 rows.pop()  # Excel keeps formatted but empty rows
             if not rows or not any(h.strip() for h in rows[0]):
-                files.append(
-                    RawFile(
-                        spec, filename, [], [], [Problem(filename, 1, "", "the sheet is empty")]
-                    )
-                )
+                files.append(RawFile(spec, filename, [], [], [Problem(filename, 1, "", "the sheet is empty")]))
                 continue
             header = rows[0]
             while header and not header[-1]:
@@ -120,17 +114,13 @@ def read_bundle(path: Path, kind: str | None = None) -> list[RawFile]:
     if kind is not None:
         spec = BY_NAME.get(kind.removesuffix(".csv"))
         if spec is None:
-            raise UsageError(
-                f"--kind {kind!r} is not a bundle file; choose one of {', '.join(BY_NAME)}"
-            )
+            raise UsageError(f"--kind {kind!r} is not a bundle file; choose one of {', '.join(BY_NAME)}")
         if path.is_dir():
             raise UsageError("--kind names the kind of one file; give a file, not a folder")
         if path.suffix.lower() == ".xlsx":
             sheets = read_xlsx(path)
             if len(sheets) != 1:
-                raise UsageError(
-                    f"{path} has {len(sheets)} sheets; --kind needs a workbook of one sheet"
-                )
+                raise UsageError(f"{path} has {len(sheets)} sheets; --kind needs a workbook of one sheet")
             sheet = sheets[0]
             sheet.spec, sheet.filename = spec, spec.filename
             return [sheet]
@@ -143,9 +133,7 @@ def read_bundle(path: Path, kind: str | None = None) -> list[RawFile]:
             spec = BY_FILENAME.get(child.name)
             if spec is None:
                 message = "unknown file: a bundle holds only " + ", ".join(BY_FILENAME)
-                files.append(
-                    RawFile(None, child.name, [], [], [Problem(child.name, 1, "", message)])
-                )
+                files.append(RawFile(None, child.name, [], [], [Problem(child.name, 1, "", message)]))
                 continue
             files.append(read_csv(child, spec))
         if not files:
@@ -160,9 +148,7 @@ def read_bundle(path: Path, kind: str | None = None) -> list[RawFile]:
         return files
     spec = BY_FILENAME.get(path.name)
     if spec is None:
-        raise UsageError(
-            f"cannot tell what {path.name} holds; name it like a bundle file or give --kind"
-        )
+        raise UsageError(f"cannot tell what {path.name} holds; name it like a bundle file or give --kind")
     return [read_csv(path, spec)]
 
 

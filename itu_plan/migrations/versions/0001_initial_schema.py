@@ -52,9 +52,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_audit_events_table_name_record_key", ["table_name", "record_key"], unique=False
-        )
+        batch_op.create_index("ix_audit_events_table_name_record_key", ["table_name", "record_key"], unique=False)
 
     op.create_table(
         "comments",
@@ -70,9 +68,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_comments")),
     )
     with op.batch_alter_table("comments", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_comments_table_name_record_key", ["table_name", "record_key"], unique=False
-        )
+        batch_op.create_index("ix_comments_table_name_record_key", ["table_name", "record_key"], unique=False)
 
     op.create_table(
         "funding_sources",
@@ -97,12 +93,8 @@ def upgrade() -> None:
         sa.Column("region", sa.String(length=1), nullable=True),
         sa.Column("units_e4", sa.Integer(), nullable=True),
         sa.Column("row_version", sa.Integer(), nullable=False),
-        sa.CheckConstraint(
-            "region IS NULL OR region IN ('A', 'B', 'C', 'D', 'E')", name=op.f("ck_members_region")
-        ),
-        sa.CheckConstraint(
-            "type <> 'member_state' OR region IS NOT NULL", name=op.f("ck_members_state_region")
-        ),
+        sa.CheckConstraint("region IS NULL OR region IN ('A', 'B', 'C', 'D', 'E')", name=op.f("ck_members_region")),
+        sa.CheckConstraint("type <> 'member_state' OR region IS NOT NULL", name=op.f("ck_members_state_region")),
         sa.CheckConstraint(
             "type IN ('member_state', 'sector_member', 'associate', 'academia')",
             name=op.f("ck_members_type"),
@@ -121,9 +113,7 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=300), nullable=False),
         sa.Column("parent_id", sa.Integer(), nullable=True),
         sa.Column("row_version", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["parent_id"], ["objectives.id"], name=op.f("fk_objectives_parent_id_objectives")
-        ),
+        sa.ForeignKeyConstraint(["parent_id"], ["objectives.id"], name=op.f("fk_objectives_parent_id_objectives")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_objectives")),
         sa.UniqueConstraint("code", name=op.f("uq_objectives_code")),
     )
@@ -198,9 +188,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("delegation_limit_centimes", sa.BigInteger(), nullable=True),
         sa.Column("row_version", sa.Integer(), nullable=False),
-        sa.CheckConstraint(
-            "role IN ('admin', 'manager', 'planner', 'reviewer')", name=op.f("ck_users_role")
-        ),
+        sa.CheckConstraint("role IN ('admin', 'manager', 'planner', 'reviewer')", name=op.f("ck_users_role")),
         sa.CheckConstraint(
             "delegation_limit_centimes IS NULL OR delegation_limit_centimes >= 0",
             name=op.f("ck_users_delegation_limit"),
@@ -231,16 +219,12 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["objective_id"], ["objectives.id"], name=op.f("fk_activities_objective_id_objectives")
         ),
-        sa.ForeignKeyConstraint(
-            ["unit_id"], ["units.id"], name=op.f("fk_activities_unit_id_units")
-        ),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_activities_unit_id_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_activities")),
         sa.UniqueConstraint("code", name=op.f("uq_activities_code")),
     )
     with op.batch_alter_table("activities", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_activities_objective_id"), ["objective_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_activities_objective_id"), ["objective_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_activities_unit_id"), ["unit_id"], unique=False)
 
     op.create_table(
@@ -262,9 +246,7 @@ def upgrade() -> None:
             ["objectives.id"],
             name=op.f("fk_budget_lines_objective_id_objectives"),
         ),
-        sa.ForeignKeyConstraint(
-            ["unit_id"], ["units.id"], name=op.f("fk_budget_lines_unit_id_units")
-        ),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_budget_lines_unit_id_units")),
         sa.ForeignKeyConstraint(
             ["version_id"],
             ["plan_versions.id"],
@@ -307,9 +289,7 @@ def upgrade() -> None:
         sa.Column("row_version", sa.Integer(), nullable=False),
         sa.CheckConstraint("direction IN ('up', 'down')", name=op.f("ck_kpis_direction")),
         sa.CheckConstraint("measure IN ('number', 'percentage')", name=op.f("ck_kpis_measure")),
-        sa.ForeignKeyConstraint(
-            ["objective_id"], ["objectives.id"], name=op.f("fk_kpis_objective_id_objectives")
-        ),
+        sa.ForeignKeyConstraint(["objective_id"], ["objectives.id"], name=op.f("fk_kpis_objective_id_objectives")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_kpis")),
         sa.UniqueConstraint("code", name=op.f("uq_kpis_code")),
     )
@@ -321,9 +301,7 @@ def upgrade() -> None:
         sa.Column("rate_e6", sa.Integer(), nullable=False),
         sa.Column("row_version", sa.Integer(), nullable=False),
         sa.CheckConstraint("rate_e6 >= 0", name=op.f("ck_overhead_rates_rate")),
-        sa.ForeignKeyConstraint(
-            ["unit_id"], ["units.id"], name=op.f("fk_overhead_rates_unit_id_units")
-        ),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_overhead_rates_unit_id_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_overhead_rates")),
         sa.UniqueConstraint("unit_id", "year", name=op.f("uq_overhead_rates_unit_id_year")),
     )
@@ -340,9 +318,7 @@ def upgrade() -> None:
             "grade IN ('G-1', 'G-2', 'G-3', 'G-4', 'G-5', 'G-6', 'G-7', 'P-1', 'P-2', 'P-3', 'P-4', 'P-5', 'D-1', 'D-2', 'ASG', 'DSG', 'SG')",
             name=op.f("ck_posts_grade"),
         ),
-        sa.CheckConstraint(
-            "status IN ('filled', 'vacant', 'frozen')", name=op.f("ck_posts_status")
-        ),
+        sa.CheckConstraint("status IN ('filled', 'vacant', 'frozen')", name=op.f("ck_posts_status")),
         sa.ForeignKeyConstraint(
             ["funding_source_id"],
             ["funding_sources.id"],
@@ -368,9 +344,7 @@ def upgrade() -> None:
         "user_units",
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("unit_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["unit_id"], ["units.id"], name=op.f("fk_user_units_unit_id_units")
-        ),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_user_units_unit_id_units")),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_user_units_user_id_users"), ondelete="CASCADE"
         ),
@@ -391,17 +365,13 @@ def upgrade() -> None:
             "category IN ('staff', 'travel', 'meetings', 'documents', 'contractual', 'equipment', 'other')",
             name=op.f("ck_actuals_category"),
         ),
-        sa.ForeignKeyConstraint(
-            ["activity_id"], ["activities.id"], name=op.f("fk_actuals_activity_id_activities")
-        ),
+        sa.ForeignKeyConstraint(["activity_id"], ["activities.id"], name=op.f("fk_actuals_activity_id_activities")),
         sa.ForeignKeyConstraint(
             ["funding_source_id"],
             ["funding_sources.id"],
             name=op.f("fk_actuals_funding_source_id_funding_sources"),
         ),
-        sa.ForeignKeyConstraint(
-            ["objective_id"], ["objectives.id"], name=op.f("fk_actuals_objective_id_objectives")
-        ),
+        sa.ForeignKeyConstraint(["objective_id"], ["objectives.id"], name=op.f("fk_actuals_objective_id_objectives")),
         sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_actuals_unit_id_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_actuals")),
         sa.UniqueConstraint("reference", name=op.f("uq_actuals_reference")),
@@ -430,12 +400,8 @@ def upgrade() -> None:
             "grade IS NULL OR grade IN ('G-1', 'G-2', 'G-3', 'G-4', 'G-5', 'G-6', 'G-7', 'P-1', 'P-2', 'P-3', 'P-4', 'P-5', 'D-1', 'D-2', 'ASG', 'DSG', 'SG')",
             name=op.f("ck_cost_lines_grade"),
         ),
-        sa.CheckConstraint(
-            "work_months_e2 IS NULL OR work_months_e2 >= 0", name=op.f("ck_cost_lines_work_months")
-        ),
-        sa.ForeignKeyConstraint(
-            ["activity_id"], ["activities.id"], name=op.f("fk_cost_lines_activity_id_activities")
-        ),
+        sa.CheckConstraint("work_months_e2 IS NULL OR work_months_e2 >= 0", name=op.f("ck_cost_lines_work_months")),
+        sa.ForeignKeyConstraint(["activity_id"], ["activities.id"], name=op.f("fk_cost_lines_activity_id_activities")),
         sa.ForeignKeyConstraint(
             ["funding_source_id"],
             ["funding_sources.id"],
@@ -458,9 +424,7 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("cost_lines", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_cost_lines_activity_id"), ["activity_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_cost_lines_activity_id"), ["activity_id"], unique=False)
 
     op.create_table(
         "cost_recovery",
@@ -472,16 +436,12 @@ def upgrade() -> None:
         sa.Column("amount_centimes", sa.BigInteger(), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=True),
         sa.CheckConstraint("type IN ('income', 'direct_cost')", name=op.f("ck_cost_recovery_type")),
-        sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"], name=op.f("fk_cost_recovery_product_id_products")
-        ),
+        sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_cost_recovery_product_id_products")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cost_recovery")),
         sa.UniqueConstraint("reference", name=op.f("uq_cost_recovery_reference")),
     )
     with op.batch_alter_table("cost_recovery", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_cost_recovery_product_id"), ["product_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_cost_recovery_product_id"), ["product_id"], unique=False)
 
     op.create_table(
         "kpi_targets",
@@ -519,16 +479,12 @@ def upgrade() -> None:
             "closing_date IS NULL OR closing_date >= notice_date",
             name=op.f("ck_recruitments_closing"),
         ),
-        sa.CheckConstraint(
-            "eod_date IS NULL OR eod_date >= notice_date", name=op.f("ck_recruitments_eod")
-        ),
+        sa.CheckConstraint("eod_date IS NULL OR eod_date >= notice_date", name=op.f("ck_recruitments_eod")),
         sa.CheckConstraint(
             "selection_date IS NULL OR selection_date >= notice_date",
             name=op.f("ck_recruitments_selection"),
         ),
-        sa.ForeignKeyConstraint(
-            ["post_id"], ["posts.id"], name=op.f("fk_recruitments_post_id_posts")
-        ),
+        sa.ForeignKeyConstraint(["post_id"], ["posts.id"], name=op.f("fk_recruitments_post_id_posts")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_recruitments")),
         sa.UniqueConstraint("vacancy_id", name=op.f("uq_recruitments_vacancy_id")),
     )
@@ -547,9 +503,7 @@ def upgrade() -> None:
             "grade IN ('G-1', 'G-2', 'G-3', 'G-4', 'G-5', 'G-6', 'G-7', 'P-1', 'P-2', 'P-3', 'P-4', 'P-5', 'D-1', 'D-2', 'ASG', 'DSG', 'SG')",
             name=op.f("ck_staff_grade"),
         ),
-        sa.ForeignKeyConstraint(
-            ["nationality_id"], ["members.id"], name=op.f("fk_staff_nationality_id_members")
-        ),
+        sa.ForeignKeyConstraint(["nationality_id"], ["members.id"], name=op.f("fk_staff_nationality_id_members")),
         sa.ForeignKeyConstraint(["post_id"], ["posts.id"], name=op.f("fk_staff_post_id_posts")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_staff")),
         sa.UniqueConstraint("staff_id", name=op.f("uq_staff_staff_id")),
