@@ -102,7 +102,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         results = import_bundle(workspace, args.path, kind=args.kind, progress=not args.quiet)
     for result in results:
         unchanged = f" ({result.unchanged:,} already there)" if result.unchanged else ""
-        print(f"{result.filename}: {result.added:,} rows added{unchanged}")
+        rows = "row" if result.added == 1 else "rows"
+        print(f"{result.filename}: {result.added:,} {rows} added{unchanged}")
     return 0
 
 

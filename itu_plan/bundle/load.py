@@ -576,21 +576,36 @@ class Importer:
                 continue
             wanted = self._db_row(chunk, i)
             differing = [c for c, v in wanted.items() if stored.get(c) != v]
-            if spec.name == "users":
-                units = chunk.columns["units"][i] or ()
-                if tuple(sorted(self._user_units(stored["id"]))) != tuple(units):
-                    differing.append("units")
+            if spec.name == "users" and tuple(sorted(self._user_units(stored["id"]))) != (
+                chunk.columns["units"][i] or ()
+            ):
+                differing.append("units")
             if differing:
-                column = next(f.name for f in spec.fields if f.column == differing[0] or f.name == differing[0])
+                f = next(f for f in spec.fields if f.column == differing[0] or f.name == differing[0])
                 shown = ", ".join(f"{k}={v}" for k, v in zip(spec.key, keys[i], strict=True) if v is not None)
+                there = self._shown(f, stored.get(f.column) if f.kind != "refs" else self._user_units(stored["id"]))
+                here = self._shown(f, wanted.get(f.column) if f.kind != "refs" else chunk.columns["units"][i])
                 self._fail(
-                    chunk, i, column,
-                    f"{shown} is already in the workspace with different content ({column}); "
-                    "an import adds rows, it never overwrites them",
+                    chunk, i, f.name,
+                    f"{shown} is already in the workspace with different content ({f.name} is {there} there, "
+                    f"{here} here); an import adds rows, it never overwrites them",
                 )  # fmt: skip
             else:
                 result.unchanged += 1
         return new
+
+    def _shown(self, f: Field, value: Any) -> str:
+        """A stored or imported value as the file would write it."""
+        from itu_plan.bundle.export import formatter
+
+        if value is None or value == ():
+            return "empty"
+        if f.kind == "ref":
+            assert f.ref is not None
+            codes = {v: k for k, v in self.ids(f.ref).items()}
+            value = codes.get(value, value)
+            return str(value)
+        return formatter(f)(value)
 
     def _user_units(self, user_id: int) -> list[str]:
         rows = self.connection.execute(

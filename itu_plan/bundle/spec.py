@@ -112,7 +112,7 @@ FILES: tuple[FileSpec, ...] = (
     ),
     FileSpec(
         "unit_values", m.UnitValue,
-        (YEAR, Field("member_type", "enum", True, values=m.MEMBER_TYPES), Field("value", "money", True)),
+        (YEAR, Field("member_type", "enum", True, values=m.MEMBER_TYPES), Field("value", "money", True, low=0)),
         key=("year", "member_type"),
     ),
     FileSpec(
@@ -130,7 +130,7 @@ FILES: tuple[FileSpec, ...] = (
     ),
     FileSpec(
         "standard_costs", m.StandardCost,
-        (Field("grade", "enum", True, values=m.GRADES), YEAR, Field("annual_cost", "money", True)),
+        (Field("grade", "enum", True, values=m.GRADES), YEAR, Field("annual_cost", "money", True, low=0)),
         key=("grade", "year"),
     ),
     FileSpec(
