@@ -100,7 +100,8 @@ def read_xlsx(path: Path) -> list[RawFile]:
             while header and not header[-1]:
                 header.pop()
             width = len(header)
-            body = [row[:width] if not any(row[width:]) else row for row in rows[1:]]
+            # a sheet has no ragged rows: trailing empty cells are simply not stored
+            body = [(row + [""] * (width - len(row)))[:width] if not any(row[width:]) else row for row in rows[1:]]
             files.append(RawFile(spec, filename, [h.strip() for h in header], body))
     finally:
         book.close()

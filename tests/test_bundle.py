@@ -1,0 +1,139 @@
+"""Bundles that import: the hand-made one, round trips, workbooks, single files, re-imports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from itu_plan import PermissionDenied, Workspace
+from itu_plan.bundle import export_bundle, import_bundle
+from itu_plan.cli import main
+from itu_plan.model import AuditEvent, CostLine, Unit
+
+HANDMADE = Path(__file__).parent / "data" / "handmade"
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_handmade_bundle_imports_cleanly(workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", workspace.url, "import", str(HANDMADE), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "units.csv: 3 rows added" in out and "income.csv: 1 row added" in out
+    with workspace.reading() as s:
+        lines = {(c.grade, c.amount_centimes) for c in s.scalars(select(CostLine))}
+        # 6 months of P-3 at CHF 184,000; 1.5 months of G-5 at CHF 117,000.50 (14,625.0625 -> .06)
+        assert ("P-3", 92_000_00) in lines and ("G-5", 14_625_06) in lines
+        bdt_afr = s.scalars(select(Unit).where(Unit.code == "BDT-AFR")).one()
+        assert bdt_afr.parent is not None and bdt_afr.parent.code == "BDT"  # child listed before parent
+        events = s.scalars(select(AuditEvent).where(AuditEvent.action == "import")).all()
+        assert {e.record_key for e in events} >= {"units.csv", "actuals.csv", "users.csv"}
+
+
+def test_reimport_is_a_no_op(workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    import_bundle(workspace, HANDMADE)
+    workspace.user = "boss"  # the bundle defines users; boss is its admin
+    checksum = workspace.checksum()
+    assert main(["--db", workspace.url, "--user", "boss", "import", str(HANDMADE), "--quiet"]) == 0
+    assert "units.csv: 0 rows added (3 already there)" in capsys.readouterr().out
+    assert workspace.checksum() == checksum
+
+
+def test_round_trip_is_byte_identical(db_url: str, demo_sqlite: str, tmp_path: Path) -> None:
+    with Workspace.open(f"sqlite:///{demo_sqlite}", user="admin") as demo:
+        export_bundle(demo, tmp_path / "first")
+    with Workspace.open(db_url, user="admin", create=True) as target:
+        target.init()
+        import_bundle(target, tmp_path / "first")
+        export_bundle(target, tmp_path / "second")
+    assert files_of(tmp_path / "first") == files_of(tmp_path / "second")
+
+
+def test_exported_package_is_valid_frictionless(workspace: Workspace, tmp_path: Path) -> None:
+    frictionless = pytest.importorskip("frictionless")
+    import_bundle(workspace, HANDMADE)
+    export_bundle(workspace, tmp_path / "out")
+    descriptor = json.loads((tmp_path / "out" / "datapackage.json").read_text())
+    assert {r["name"] for r in descriptor["resources"]} >= {"actuals", "cost_lines", "users"}
+    actuals = next(r for r in descriptor["resources"] if r["name"] == "actuals")
+    assert actuals["schema"]["primaryKey"] == ["reference"]
+    assert {"fields": ["unit_code"], "reference": {"resource": "units", "fields": ["code"]}} in actuals["schema"][
+        "foreignKeys"
+    ]
+    report = frictionless.validate(str(tmp_path / "out" / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+
+
+def test_xlsx_round_trip(workspace: Workspace, tmp_path: Path) -> None:
+    import_bundle(workspace, HANDMADE)
+    export_bundle(workspace, tmp_path / "csv")
+    assert main(["--db", workspace.url, "--user", "boss", "export", str(tmp_path / "xlsx"), "--format", "xlsx"]) == 0
+    with Workspace.open(f"sqlite:///{tmp_path / 'again.db'}", user="x", create=True) as again:
+        again.init()
+        import_bundle(again, tmp_path / "xlsx" / "bundle.xlsx")
+        export_bundle(again, tmp_path / "csv2")
+    assert files_of(tmp_path / "csv") == files_of(tmp_path / "csv2")
+
+
+def test_one_file_with_kind(workspace: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import_bundle(workspace, HANDMADE)
+    extra = tmp_path / "march.csv"
+    extra.write_text(
+        "reference,date,unit_code,activity_code,objective_code,category,amount,funding_source_code\n"
+        "M-1,2006-03-31,GS,A-2,,documents,120.50,RB\n"
+    )
+    assert main(["--db", workspace.url, "--user", "boss", "import", str(extra), "--kind", "actuals"]) == 0
+    assert "actuals.csv: 1 row added" in capsys.readouterr().out
+    assert main(["--db", workspace.url, "--user", "boss", "import", str(extra)]) == 2
+    assert "give --kind" in capsys.readouterr().err
+    assert main(["--db", workspace.url, "--user", "boss", "import", str(extra), "--kind", "bogus"]) == 2
+
+
+def test_import_needs_a_user_who_may_write(workspace: Workspace) -> None:
+    import_bundle(workspace, HANDMADE)
+    workspace.user = "pl"  # a planner
+    with pytest.raises(PermissionDenied, match="pl may not import"):
+        import_bundle(workspace, HANDMADE / "actuals.csv")
+    workspace.user = "nobody"
+    with pytest.raises(PermissionDenied, match="not one of its users"):
+        import_bundle(workspace, HANDMADE / "actuals.csv")
+
+
+def test_sigkill_half_way_leaves_the_workspace_as_before(db_url: str, tmp_path: Path) -> None:
+    with Workspace.open(db_url, user="admin", create=True) as ws:
+        ws.init()
+        import_bundle(ws, HANDMADE)
+        before_counts, before = ws.table_counts(), ws.checksum()
+    big = tmp_path / "actuals.csv"
+    with big.open("w") as out:
+        out.write("reference,date,unit_code,activity_code,objective_code,category,amount,funding_source_code\n")
+        for n in range(400_000):
+            out.write(f"K-{n},2006-05-01,GS,,S-01,travel,{n % 997}.25,RB\n")
+    env = {**os.environ, "ITU_PLAN_USER": "boss"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "itu_plan.cli", "--db", db_url, "import", str(big)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    # wait until the progress bar shows rows being loaded, then kill
+    assert process.stderr is not None
+    seen = ""
+    deadline = time.monotonic() + 60
+    while "Importing" not in seen and time.monotonic() < deadline:
+        seen += process.stderr.read(1)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    with Workspace.open(db_url, user="boss") as ws:
+        assert ws.table_counts() == before_counts
+        assert ws.checksum() == before
+        import_bundle(ws, HANDMADE / "actuals.csv")  # and it is still usable
