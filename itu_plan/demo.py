@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, func, select
 
-from itu_plan import audit, bulk
+from itu_plan import audit, bulk, summaries
 from itu_plan.access import require_admin
 from itu_plan.errors import UsageError
-from itu_plan.model import CONTENT_TABLES, Base
+from itu_plan.model import CONTENT_TABLES, ActualTotal, Base
 from itu_plan.money import staff_cost
 
 if TYPE_CHECKING:
@@ -907,6 +907,7 @@ def write_demo(
     With ``replace``, every content table is emptied first (the audit trail is kept).
     """
     if replace:
+        connection.execute(delete(ActualTotal))
         for table in reversed(CONTENT_TABLES):
             connection.execute(delete(table))
     counts: dict[str, int] = {}
@@ -967,6 +968,7 @@ def build_demo_workspace(
             file=sys.stderr,
         ) as bar:
             counts = write_demo(connection, tables, replace=bool(existing), progress=bar.update)
+        summaries.rebuild(connection)
         audit.record(
             session,
             workspace.user,

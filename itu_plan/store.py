@@ -57,13 +57,22 @@ def _sqlite_on_begin(connection: Connection) -> None:
     # BEGIN and queue on the busy timeout, instead of failing later with
     # "database is locked" when a read lock cannot be upgraded. Readers begin
     # deferred and never wait (WAL lets them read beside a writer).
-    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-    connection.exec_driver_sql(f"BEGIN {mode}")
+    options = connection.get_execution_options()
+    # Foreign keys can only be switched outside a transaction: a bulk loader
+    # that resolves every reference itself, under the write lock, may skip
+    # SQLite's per-row parent lookups (``sqlite_foreign_keys=False``).
+    enforce = "ON" if options.get("sqlite_foreign_keys", True) else "OFF"
+    connection.exec_driver_sql(f"PRAGMA foreign_keys = {enforce}")
+    connection.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
 
 
-def writer(engine: Engine) -> Engine:
-    """``engine`` configured for write transactions (BEGIN IMMEDIATE on SQLite)."""
-    return engine.execution_options(sqlite_begin="IMMEDIATE")
+def writer(engine: Engine, *, check_references: bool = True) -> Engine:
+    """``engine`` configured for write transactions (BEGIN IMMEDIATE on SQLite).
+
+    ``check_references=False`` is for bulk loaders that have resolved every
+    reference themselves: SQLite then skips its foreign-key lookups.
+    """
+    return engine.execution_options(sqlite_begin="IMMEDIATE", sqlite_foreign_keys=check_references)
 
 
 def make_engine(url: str) -> Engine:

@@ -45,6 +45,7 @@ class Workspace:
         self.user = user
         self.engine = engine
         self._writes: sessionmaker[Session] = store.make_sessionmaker(store.writer(engine))
+        self._bulk_writes: sessionmaker[Session] = store.make_sessionmaker(store.writer(engine, check_references=False))
         self._reads: sessionmaker[Session] = store.make_sessionmaker(engine)
 
     @classmethod
@@ -80,9 +81,14 @@ class Workspace:
     # -- sessions and schema ------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session in one write transaction: committed on success, rolled back on error."""
-        with store.transaction(self._writes) as session:
+    def transaction(self, *, check_references: bool = True) -> Iterator[Session]:
+        """A session in one write transaction: committed on success, rolled back on error.
+
+        ``check_references=False`` is for loaders that resolve every reference
+        themselves (the bundle importer): SQLite then skips its per-row
+        foreign-key lookups. PostgreSQL always checks.
+        """
+        with store.transaction(self._writes if check_references else self._bulk_writes) as session:
             yield session
 
     @contextmanager

@@ -34,11 +34,11 @@ def import_bundle(
     from itu_plan.bundle.authorize import authorize_import
 
     files = read_bundle(Path(path), kind)
-    total = sum(len(raw.rows) for raw in files)
+    total = sum(raw.size_hint for raw in files)
     with (
         tqdm(total=total, unit=" rows", unit_scale=True, desc="Importing", disable=not progress or total < 50_000,
              file=sys.stderr) as bar,
-        workspace.transaction() as session,
+        workspace.transaction(check_references=False) as session,
     ):  # fmt: skip
         authorize_import(session, workspace.user, files)
         importer = Importer(session, workspace.user, progress=bar.update)

@@ -10,19 +10,20 @@ the transaction back when any was (so nothing is ever written).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, String, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from itu_plan import audit, bulk
+from itu_plan import audit, bulk, summaries
 from itu_plan import model as m
-from itu_plan.bundle.read import RawFile, chunks
+from itu_plan.bundle.read import RawFile, ReadError, chunks
 from itu_plan.bundle.spec import BY_NAME, FILES, REFERABLE, Field, FileSpec
 from itu_plan.errors import Problem
 from itu_plan.money import format_scaled, staff_cost
@@ -102,10 +103,12 @@ def parse_number(text: str) -> float:
     return float(text)
 
 
-def parse_date(text: str) -> dt.date:
+def parse_date(text: str) -> str:
+    """A valid ``YYYY-MM-DD`` date, kept as that text (it sorts and loads as is)."""
     if _DATE.fullmatch(text):
         try:
-            return dt.date.fromisoformat(text)
+            dt.date.fromisoformat(text)
+            return text
         except ValueError:
             pass
     raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
@@ -173,6 +176,78 @@ def _bounds_message(f: Field, value: int) -> str | None:
     return None
 
 
+def _as_loaded(value: Any) -> Any:
+    """A stored value as the importer holds it (dates as ISO text)."""
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+# -- whole columns at once: the fast path for clean data ------------------------------------------
+
+_EDGES = tuple(f"{a}{b}" for space in " \t\r\n" for a, b in ((space, "\x00"), ("\x00", space)))
+
+
+def _edge_space(joined: str) -> bool:
+    """Whether a cell of the NUL-joined column starts or ends with whitespace."""
+    return joined[:1].isspace() or joined[-1:].isspace() or any(edge in joined for edge in _EDGES)
+
+
+def _exact_decimal(scale: int) -> re.Pattern[str]:
+    """Decimals with at most ``scale`` places and 15 digits in all, so that
+    ``round(float(text) * 10**scale)`` is exact."""
+    fraction = rf"(?:\.\d{{1,{scale}}})?" if scale else ""
+    return re.compile(rf"-?\d{{1,{15 - scale}}}{fraction}")
+
+
+_EXACT_DECIMAL = {scale: _exact_decimal(scale) for scale in (0, 2, 4, 6)}
+
+
+def fast_column(spec: FileSpec, f: Field, cells: Sequence[str]) -> list[Any] | None:
+    """The typed values of a whole column when every cell is clean, else None.
+
+    Checks run over the distinct values, or over the column joined into one
+    string by one regular expression, so a million cells cost milliseconds;
+    any doubt (spaces to strip, a bad cell, a missing required value) returns
+    None and the caller takes the cell-by-cell path that explains each problem.
+    """
+    if f.required and "" in cells:
+        return None
+    joined = "\x00".join(cells)
+    if _edge_space(joined):
+        return None
+    kind = f.kind
+    if kind in ("text", "ref", "refs"):
+        if kind == "text":
+            column = spec.table.c.get(f.column)
+            limit = column.type.length if column is not None and isinstance(column.type, String) else None
+            if limit is not None and cells and max(map(len, cells)) > limit:
+                return None
+        return [c if c else None for c in cells] if "" in cells else list(cells)
+    if kind == "enum":
+        return [c if c else None for c in cells] if set(cells) - {""} <= set(f.values) else None
+    if kind == "date" or kind == "year":
+        parse = parse_date if kind == "date" else parse_year
+        try:
+            for value in set(cells) - {""}:
+                parse(value)
+        except ValueError:
+            return None
+        if kind == "year":
+            return [int(c) if c else None for c in cells]
+        return [c if c else None for c in cells]
+    present = [c for c in cells if c] if "" in cells else cells
+    if kind in ("money", "scaled"):
+        scale = 2 if kind == "money" else f.scale
+        if not all(map(_EXACT_DECIMAL[scale].fullmatch, present)):
+            return None
+        unit = 10**scale
+        return [round(float(c) * unit) if c else None for c in cells]
+    if kind == "int" and all(map(_EXACT_DECIMAL[0].fullmatch, present)):
+        return [int(c) if c else None for c in cells]
+    if kind == "number" and all(map(_DECIMAL.fullmatch, present)):
+        return [float(c) if c else None for c in cells]
+    return None
+
+
 # -- the importer ------------------------------------------------------------------------------------
 
 
@@ -214,6 +289,9 @@ class Importer:
         self._standard_cost: dict[tuple[str, int], int] = {}  # from the bundle
         self._existing_cache: dict[tuple[Any, ...], dict[str, Any]] | None = None
         self._table_empty = False
+        self._standard_costs_cache: dict[tuple[str, int], int] | None = None
+        self._activity_objectives_cache: dict[str, str | None] | None = None
+        self._deltas = summaries.new_deltas()
 
     # -- public ------------------------------------------------------------------------------
 
@@ -234,7 +312,8 @@ class Importer:
             # keys declared by the bundle, so later files may refer to them
             if spec.ref_key and raw.header.count(spec.ref_key) == 1:
                 index = raw.header.index(spec.ref_key)
-                self._declared[spec.name].update(r[index].strip() for r in raw.rows if len(r) > index)
+                with contextlib.suppress(ReadError):  # reported when the file itself is read
+                    self._declared[spec.name].update(r[index].strip() for r in raw.rows() if len(r) > index)
         for raw in sorted(readable, key=lambda r: ORDER[r.spec.name]):  # type: ignore[union-attr]
             if seen.get(raw.spec.name) == raw.filename:  # type: ignore[union-attr]
                 self._file(raw)
@@ -270,28 +349,33 @@ class Importer:
         for f in spec.fields:
             if f.required and f.name not in positions:
                 self._problem(name, 1, f.name, "required column is missing from the header")
-        if not raw.rows:
-            return
-        self._existing_cache: dict[tuple[Any, ...], dict[str, Any]] | None = None
+        self._existing_cache = None
         self._table_empty = not self.connection.execute(
             select(func.count()).select_from(select(spec.table.c.id).limit(1).subquery())
             if "id" in spec.table.c
             else select(func.count()).select_from(spec.table)
         ).scalar_one()
-        seen_keys: dict[tuple[Any, ...], int] = {}
-        self_ref = next((f for f in spec.fields if f.ref == spec.name), None)
-        size = len(raw.rows) if self_ref else CHUNK  # self-references are resolved over the whole file
-        for first_row, rows in chunks(raw.rows, size):
-            chunk = self._type(spec, name, positions, len(header), first_row, rows)
-            self._rules(chunk)
-            self._resolve(chunk)
-            self._keys(chunk, seen_keys)
-            new = self._compare(chunk, result)
-            self._remember(chunk)
-            if not self.problems:
-                result.added += self._insert(chunk, new)
-            if self.progress:
-                self.progress(len(rows))
+        seen_keys: dict[Any, int] = {}
+        self_ref = any(f.ref == spec.name for f in spec.fields)
+        size = 1 << 62 if self_ref else CHUNK  # self-references are resolved over the whole file
+        try:
+            for first_row, rows in chunks(raw.rows(), size):
+                chunk = self._type(spec, name, positions, len(header), first_row, rows)
+                del rows
+                self._rules(chunk)
+                self._resolve(chunk)
+                self._keys(chunk, seen_keys)
+                new = self._compare(chunk, result)
+                self._remember(chunk)
+                if not self.problems:
+                    result.added += self._insert(chunk, new)
+                if self.progress:
+                    self.progress(chunk.size)
+        except ReadError as exc:
+            self.problems.append(exc.problem)
+        if spec.name == "actuals" and not self.problems:
+            summaries.apply(self.connection, self._deltas)
+            self._deltas = summaries.new_deltas()
         if not self.problems and result.added:
             audit.record(
                 self.session, self.user, "import", spec.table.name, spec.filename,
@@ -317,40 +401,52 @@ class Importer:
                 bad.add(i)
         if bad:
             rows = [row if i not in bad else [""] * width for i, row in enumerate(rows)]
-        transposed = list(zip(*rows, strict=True)) if rows else []
+        transposed = [[row[i] for row in rows] for i in range(width)]
         columns: dict[str, list[Any]] = {}
+        slow: list[str] = []  # columns that needed the cell-by-cell path
         for f in spec.fields:
             if f.name not in positions:
                 columns[f.name] = [None] * len(rows)
                 continue
-            cells = [c.strip() for c in transposed[positions[f.name]]]
-            parse = parser_for(spec, f)
-            values: list[Any] = [None] * len(cells)
-            for i, cell in enumerate(cells):
-                if i in bad:
-                    values[i] = INVALID
-                elif cell == "":
-                    if f.required:
-                        self._problem(name, first_row + i, f.name, "a value is required")
+            raw_cells = transposed[positions[f.name]]
+            fast = None if bad else fast_column(spec, f, raw_cells)
+            if fast is not None:
+                values = fast
+            else:
+                values = self._parse_cells(spec, f, [c.strip() for c in raw_cells], name, first_row, bad)
+                slow.append(f.name)
+            if f.low is not None or f.high is not None:
+                for i, value in enumerate(values):
+                    if isinstance(value, int) and (message := _bounds_message(f, value)):
+                        self._problem(name, first_row + i, f.name, message)
                         values[i] = INVALID
-                else:
-                    try:
-                        value = parse(cell)
-                    except ValueError as exc:
-                        self._problem(name, first_row + i, f.name, str(exc))
-                        values[i] = INVALID
-                        continue
-                    if (f.low is not None or f.high is not None) and isinstance(value, int):
-                        message = _bounds_message(f, value)
-                        if message:
-                            self._problem(name, first_row + i, f.name, message)
-                            value = INVALID
-                    values[i] = value
+                        slow.append(f.name)
             columns[f.name] = values
         chunk = Chunk(spec, name, first_row, columns, len(rows), bad)
-        for f in spec.fields:
-            chunk.bad.update(i for i, v in enumerate(columns[f.name]) if v is INVALID)
+        for column in slow:
+            chunk.bad.update(i for i, v in enumerate(columns[column]) if v is INVALID)
         return chunk
+
+    def _parse_cells(
+        self, spec: FileSpec, f: Field, cells: list[str], name: str, first_row: int, bad: set[int]
+    ) -> list[Any]:
+        """Typed values of one column; INVALID where a cell fails (and a problem is recorded)."""
+        parse = parser_for(spec, f)
+        values: list[Any] = [None] * len(cells)
+        for i, cell in enumerate(cells):
+            if i in bad:
+                values[i] = INVALID
+            elif cell == "":
+                if f.required:
+                    self._problem(name, first_row + i, f.name, "a value is required")
+                    values[i] = INVALID
+            else:
+                try:
+                    values[i] = parse(cell)
+                except ValueError as exc:
+                    self._problem(name, first_row + i, f.name, str(exc))
+                    values[i] = INVALID
+        return values
 
     # -- the contract's rules -----------------------------------------------------------------------
 
@@ -366,7 +462,7 @@ class Importer:
     def _date_order(self, chunk: Chunk, earlier: str, later: str) -> None:
         first, second = chunk.columns[earlier], chunk.columns[later]
         for i, (a, b) in enumerate(zip(first, second, strict=True)):
-            if isinstance(a, dt.date) and isinstance(b, dt.date) and b < a:
+            if isinstance(a, str) and isinstance(b, str) and b < a:
                 self._fail(chunk, i, later, f"{later} {b} is before {earlier} {a}")
 
     def _rules_members(self, chunk: Chunk) -> None:
@@ -429,20 +525,25 @@ class Importer:
                 )
 
     def _standard_costs(self) -> dict[tuple[str, int], int]:
-        rows = self.connection.execute(
-            select(m.StandardCost.grade, m.StandardCost.year, m.StandardCost.annual_cost_centimes)
-        )
-        found = {(grade, year): cost for grade, year, cost in rows}
-        found.update(self._standard_cost)
-        return found
+        """Standard costs of the workspace and of the bundle (read once, after standard_costs.csv)."""
+        if self._standard_costs_cache is None:
+            rows = self.connection.execute(
+                select(m.StandardCost.grade, m.StandardCost.year, m.StandardCost.annual_cost_centimes)
+            )
+            self._standard_costs_cache = {(grade, year): cost for grade, year, cost in rows}
+            self._standard_costs_cache.update(self._standard_cost)
+        return self._standard_costs_cache
 
     def _activity_objectives(self) -> dict[str, str | None]:
-        rows = self.connection.execute(
-            select(m.Activity.code, m.Objective.code).join(m.Objective, m.Activity.objective_id == m.Objective.id)
-        )
-        found: dict[str, str | None] = {code: objective for code, objective in rows}
-        found.update(self._activity_objective)
-        return found
+        """Activity code -> objective code, of the workspace and of the bundle (read once,
+        after activities.csv)."""
+        if self._activity_objectives_cache is None:
+            rows = self.connection.execute(
+                select(m.Activity.code, m.Objective.code).join(m.Objective, m.Activity.objective_id == m.Objective.id)
+            )
+            self._activity_objectives_cache = {code: objective for code, objective in rows}
+            self._activity_objectives_cache.update(self._activity_objective)
+        return self._activity_objectives_cache
 
     def _remember(self, chunk: Chunk) -> None:
         """Keep what later files' rules need from this file."""
@@ -475,6 +576,8 @@ class Importer:
             declared = self._declared[f.ref]
             label = BY_NAME[f.ref].filename
             values = chunk.columns[f.name]
+            if f.kind == "ref" and not (set(values) - known.keys() - declared - {None, INVALID}):
+                continue  # every reference resolves
             for i, value in enumerate(values):
                 if value is None or value is INVALID:
                     continue
@@ -499,17 +602,25 @@ class Importer:
     def _key_of(self, chunk: Chunk) -> list[tuple[Any, ...]]:
         return list(zip(*(chunk.columns[k] for k in chunk.spec.key), strict=True))
 
-    def _keys(self, chunk: Chunk, seen: dict[tuple[Any, ...], int]) -> None:
+    def _keys(self, chunk: Chunk, seen: dict[Any, int]) -> None:
+        """Refuse a business key met twice in a file (``seen`` spans its chunks)."""
         names = chunk.spec.key
-        for i, key in enumerate(self._key_of(chunk)):
-            if INVALID in key:
+        keys: list[Any] = chunk.columns[names[0]] if len(names) == 1 else self._key_of(chunk)
+        first = chunk.first_row
+        fresh = dict(zip(keys, range(first, first + len(keys)), strict=True))
+        if len(fresh) == len(keys) and INVALID not in fresh and seen.keys().isdisjoint(fresh):
+            seen.update(fresh)  # the common case: all distinct
+            return
+        for i, key in enumerate(keys):
+            if key is INVALID or (isinstance(key, tuple) and INVALID in key):
                 continue
-            first = seen.get(key)
-            if first is None:
+            earlier = seen.get(key)
+            if earlier is None or earlier == chunk.row(i):
                 seen[key] = chunk.row(i)
-            else:
-                shown = ", ".join(f"{n}={v if v is not None else ''}" for n, v in zip(names, key, strict=True))
-                self._fail(chunk, i, names[0], f"duplicate key ({shown}); it is also on row {first}")
+                continue
+            parts = key if isinstance(key, tuple) else (key,)
+            shown = ", ".join(f"{n}={v if v is not None else ''}" for n, v in zip(names, parts, strict=True))
+            self._fail(chunk, i, names[0], f"duplicate key ({shown}); it is also on row {earlier}")
 
     def _db_key(self, spec: FileSpec, key: tuple[Any, ...]) -> tuple[Any, ...] | None:
         """A business key in database terms (ids for references); None if a reference is new."""
@@ -535,7 +646,7 @@ class Importer:
         if len(key_columns) > 1 or self._existing_cache is not None:
             if self._existing_cache is None:  # composite keys: small tables, read once
                 rows = self.connection.execute(select(table)).mappings()
-                self._existing_cache = {tuple(r[c.name] for c in key_columns): dict(r) for r in rows}
+                self._existing_cache = {tuple(_as_loaded(r[c.name]) for c in key_columns): dict(r) for r in rows}
             return self._existing_cache
         found: dict[tuple[Any, ...], dict[str, Any]] = {}
         values = [k[0] for k in db_keys]
@@ -563,7 +674,9 @@ class Importer:
         """Indexes of the rows to add; rows already in the workspace are skipped if
         identical and a problem if not."""
         spec = chunk.spec
-        candidates = [i for i in range(chunk.size) if i not in chunk.bad]
+        candidates = [i for i in range(chunk.size) if i not in chunk.bad] if chunk.bad else list(range(chunk.size))
+        if self._table_empty:
+            return candidates  # nothing to compare with
         keys = self._key_of(chunk)
         db_keys = {i: self._db_key(spec, keys[i]) for i in candidates}
         existing = self._existing(spec, [k for k in db_keys.values() if k is not None])
@@ -575,7 +688,7 @@ class Importer:
                 new.append(i)
                 continue
             wanted = self._db_row(chunk, i)
-            differing = [c for c, v in wanted.items() if stored.get(c) != v]
+            differing = [c for c, v in wanted.items() if _as_loaded(stored.get(c)) != v]
             if spec.name == "users" and tuple(sorted(self._user_units(stored["id"]))) != (
                 chunk.columns["units"][i] or ()
             ):
@@ -624,31 +737,62 @@ class Importer:
             return self._insert_tree(chunk, indexes, self_ref)
         return self._insert_rows(chunk, indexes)
 
-    def _insert_rows(self, chunk: Chunk, indexes: Iterable[int]) -> int:
+    def _insert_rows(self, chunk: Chunk, indexes: Sequence[int]) -> int:
         spec = chunk.spec
         fields = [f for f in spec.fields if f.kind != "refs"]
         columns = [f.column for f in fields]
         versioned = "row_version" in spec.table.c
         if versioned:
             columns.append("row_version")
+        everything = len(indexes) == chunk.size  # type: ignore[arg-type]
         converted: list[list[Any]] = []
         for f in fields:
             values = chunk.columns[f.name]
+            picked = values if everything else [values[i] for i in indexes]
             if f.kind == "ref":
                 assert f.ref is not None
                 ids = self.ids(f.ref)
-                converted.append([None if values[i] is None else ids[values[i]] for i in indexes])
-            else:
-                converted.append([values[i] for i in indexes])
+                picked = (
+                    list(map(ids.__getitem__, picked))
+                    if None not in picked
+                    else [None if v is None else ids[v] for v in picked]
+                )
+            converted.append(picked)
         if versioned:
             converted.append([1] * len(converted[0]))
         rows = list(zip(*converted, strict=True))
-        count = bulk.bulk_insert(self.connection, spec.table, columns, rows)
+        if spec.name == "actuals":
+            self._collect_totals(dict(zip(columns, converted, strict=False)))
+        count = bulk.bulk_insert(self.connection, spec.table, columns, rows, plain=True)
         if spec.ref_key:
             self._refresh_ids(spec, [chunk.columns[spec.ref_key][i] for i in indexes])
         if spec.name == "users":
             self._insert_user_units(chunk, indexes)
         return count
+
+    def _collect_totals(self, columns: dict[str, list[Any]]) -> None:
+        """Add loaded actuals, given by database column, to the per-year summary
+        (by their effective objective: their own, else their activity's)."""
+        objectives, activities = self.ids("objectives"), self.ids("activities")
+        by_activity = {
+            activities[code]: objectives.get(objective) if objective else None
+            for code, objective in self._activity_objectives().items()
+            if code in activities
+        }
+        own = columns["objective_id"]
+        effective = (
+            [by_activity.get(a) for a in columns["activity_id"]]
+            if all(o is None for o in own)
+            else [o if o is not None else by_activity.get(a) for o, a in zip(own, columns["activity_id"], strict=True)]
+        )
+        summaries.collect(
+            self._deltas,
+            columns["date"],
+            columns["unit_id"],
+            effective,
+            columns["category"],
+            columns["amount_centimes"],
+        )
 
     def _insert_tree(self, chunk: Chunk, indexes: list[int], parent: Field) -> int:
         """Insert rows of a self-referencing file parents first; report cycles."""

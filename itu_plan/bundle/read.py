@@ -1,17 +1,18 @@
 """Reading bundle files: a folder of CSVs, one CSV, or one XLSX workbook.
 
 Readers only split text into cells; they report what makes a file unreadable
-(bad encoding, empty file, duplicated header) as problems. Typing, references
-and rules are :mod:`itu_plan.bundle.load`'s job.
+(bad encoding, empty file, broken quoting) as problems. Typing, references and
+rules are :mod:`itu_plan.bundle.load`'s job. CSV rows are read lazily, so a
+million-row file is never held in memory whole.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from itu_plan.bundle.spec import BY_FILENAME, BY_NAME, FileSpec
@@ -21,48 +22,84 @@ from itu_plan.errors import Problem, UsageError
 IGNORED = {"datapackage.json", "README.md", "README.txt"}
 
 
+class ReadError(Exception):
+    """A file turned unreadable part-way (bad encoding, broken quoting)."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
 @dataclass
 class RawFile:
-    """The header and cells of one bundle file, before any typing."""
+    """The header of one bundle file and a way to read its rows, before any typing.
+
+    ``rows()`` yields the data rows (lists of cells) afresh on each call and
+    raises :class:`ReadError` where the file turns unreadable.
+    """
 
     spec: FileSpec | None
     filename: str
     header: list[str]
-    rows: list[list[str]]
     problems: list[Problem] = field(default_factory=list)
+    path: Path | None = None
+    body: list[list[str]] | None = None  # rows held in memory (spreadsheets)
+    size_hint: int = 0  # about how many data rows, for progress bars
+
+    def rows(self) -> Iterator[list[str]]:
+        if self.body is not None:
+            yield from self.body
+            return
+        if self.path is None:
+            return
+        with self.path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, strict=True)
+            try:
+                next(reader, None)  # the header
+                yield from reader
+            except UnicodeDecodeError:
+                raise ReadError(_decode_problem(self.filename, self.path.read_bytes())) from None
+            except csv.Error as exc:
+                raise ReadError(Problem(self.filename, reader.line_num, "", f"the CSV is malformed: {exc}")) from None
 
 
-def _decode(filename: str, data: bytes) -> tuple[str | None, list[Problem]]:
+def _decode_problem(filename: str, data: bytes) -> Problem:
     try:
-        return data.decode("utf-8-sig"), []
+        data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         byte = data[exc.start : exc.start + 1].hex().upper()
         message = f"the file is not UTF-8 text (byte 0x{byte} on line {line}); save it as UTF-8"
-        return None, [Problem(filename, line, "", message)]
+        return Problem(filename, line, "", message)
+    raise AssertionError("the data decodes after all")
 
 
-def parse_csv_text(filename: str, spec: FileSpec | None, text: str) -> RawFile:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    raw = RawFile(spec, filename, [], [])
-    try:
-        header = next(reader, None)
-        if header is None or not any(h.strip() for h in header):
-            raw.problems.append(Problem(filename, 1, "", "the file is empty: it needs a header row"))
-            return raw
-        raw.header = [h.strip() for h in header]
-        raw.rows = list(reader)
-    except csv.Error as exc:
-        raw.problems.append(Problem(filename, reader.line_num, "", f"the CSV is malformed: {exc}"))
-    return raw
+def _count_lines(path: Path) -> int:
+    lines = 0
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            lines += block.count(b"\n")
+    return lines
 
 
 def read_csv(path: Path, spec: FileSpec | None, filename: str | None = None) -> RawFile:
+    """Read the header of a CSV file now; its rows later, as they are needed."""
     name = filename or path.name
-    text, problems = _decode(name, path.read_bytes())
-    if text is None:
-        return RawFile(spec, name, [], [], problems)
-    return parse_csv_text(name, spec, text)
+    raw = RawFile(spec, name, [], path=path, size_hint=max(0, _count_lines(path) - 1))
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle, strict=True), None)
+    except UnicodeDecodeError:
+        raw.problems.append(_decode_problem(name, path.read_bytes()))
+        return raw
+    except csv.Error as exc:
+        raw.problems.append(Problem(name, 1, "", f"the CSV is malformed: {exc}"))
+        return raw
+    if header is None or not any(h.strip() for h in header):
+        raw.problems.append(Problem(name, 1, "", "the file is empty: it needs a header row"))
+        return raw
+    raw.header = [h.strip() for h in header]
+    return raw
 
 
 def _cell(value: object) -> str:
@@ -94,7 +131,7 @@ def read_xlsx(path: Path) -> list[RawFile]:
             while rows and not any(rows[-1]):
                 rows.pop()  # Excel keeps formatted but empty rows
             if not rows or not any(h.strip() for h in rows[0]):
-                files.append(RawFile(spec, filename, [], [], [Problem(filename, 1, "", "the sheet is empty")]))
+                files.append(RawFile(spec, filename, [], [Problem(filename, 1, "", "the sheet is empty")]))
                 continue
             header = rows[0]
             while header and not header[-1]:
@@ -102,7 +139,7 @@ def read_xlsx(path: Path) -> list[RawFile]:
             width = len(header)
             # a sheet has no ragged rows: trailing empty cells are simply not stored
             body = [(row + [""] * (width - len(row)))[:width] if not any(row[width:]) else row for row in rows[1:]]
-            files.append(RawFile(spec, filename, [h.strip() for h in header], body))
+            files.append(RawFile(spec, filename, [h.strip() for h in header], body=body, size_hint=len(body)))
     finally:
         book.close()
     return files
@@ -134,7 +171,7 @@ def read_bundle(path: Path, kind: str | None = None) -> list[RawFile]:
             spec = BY_FILENAME.get(child.name)
             if spec is None:
                 message = "unknown file: a bundle holds only " + ", ".join(BY_FILENAME)
-                files.append(RawFile(None, child.name, [], [], [Problem(child.name, 1, "", message)]))
+                files.append(RawFile(None, child.name, [], [Problem(child.name, 1, "", message)]))
                 continue
             files.append(read_csv(child, spec))
         if not files:
@@ -153,7 +190,10 @@ def read_bundle(path: Path, kind: str | None = None) -> list[RawFile]:
     return [read_csv(path, spec)]
 
 
-def chunks(rows: list[list[str]], size: int) -> Iterator[tuple[int, list[list[str]]]]:
+def chunks(rows: Iterable[list[str]], size: int) -> Iterator[tuple[int, list[list[str]]]]:
     """(row number of the first row, rows) pieces; the header is row 1."""
-    for start in range(0, len(rows), size):
-        yield start + 2, rows[start : start + size]
+    iterator = iter(rows)
+    first = 2
+    while piece := list(islice(iterator, size)):
+        yield first, piece
+        first += len(piece)

@@ -78,7 +78,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("row_version", sa.Integer(), nullable=False),
         sa.CheckConstraint(
-            "kind IN ('assessed', 'sector_members', 'associates', 'cost_recovery', 'voluntary', 'trust_fund', 'reserve', 'other')",
+            "kind = 'assessed' OR kind = 'sector_members' OR kind = 'associates' OR kind = 'cost_recovery' OR kind = 'voluntary' OR kind = 'trust_fund' OR kind = 'reserve' OR kind = 'other'",
             name=op.f("ck_funding_sources_kind"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_funding_sources")),
@@ -93,15 +93,17 @@ def upgrade() -> None:
         sa.Column("region", sa.String(length=1), nullable=True),
         sa.Column("units_e4", sa.Integer(), nullable=True),
         sa.Column("row_version", sa.Integer(), nullable=False),
-        sa.CheckConstraint("region IS NULL OR region IN ('A', 'B', 'C', 'D', 'E')", name=op.f("ck_members_region")),
+        sa.CheckConstraint(
+            "region IS NULL OR region = 'A' OR region = 'B' OR region = 'C' OR region = 'D' OR region = 'E'",
+            name=op.f("ck_members_region"),
+        ),
         sa.CheckConstraint("type <> 'member_state' OR region IS NOT NULL", name=op.f("ck_members_state_region")),
         sa.CheckConstraint(
-            "type IN ('member_state', 'sector_member', 'associate', 'academia')",
+            "type = 'member_state' OR type = 'sector_member' OR type = 'associate' OR type = 'academia'",
             name=op.f("ck_members_type"),
         ),
         sa.CheckConstraint(
-            "units_e4 IS NULL OR (units_e4 >= 625 AND units_e4 <= 400000)",
-            name=op.f("ck_members_units"),
+            "units_e4 IS NULL OR (units_e4 >= 625 AND units_e4 <= 400000)", name=op.f("ck_members_units")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_members")),
         sa.UniqueConstraint("code", name=op.f("uq_members_code")),
@@ -125,13 +127,11 @@ def upgrade() -> None:
         sa.Column("based_on_id", sa.Integer(), nullable=True),
         sa.Column("row_version", sa.Integer(), nullable=False),
         sa.CheckConstraint(
-            "status IN ('draft', 'submitted', 'approved', 'superseded')",
+            "status = 'draft' OR status = 'submitted' OR status = 'approved' OR status = 'superseded'",
             name=op.f("ck_plan_versions_status"),
         ),
         sa.ForeignKeyConstraint(
-            ["based_on_id"],
-            ["plan_versions.id"],
-            name=op.f("fk_plan_versions_based_on_id_plan_versions"),
+            ["based_on_id"], ["plan_versions.id"], name=op.f("fk_plan_versions_based_on_id_plan_versions")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_versions")),
         sa.UniqueConstraint("name", name=op.f("uq_plan_versions_name")),
@@ -150,7 +150,7 @@ def upgrade() -> None:
         sa.Column("annual_cost_centimes", sa.BigInteger(), nullable=False),
         sa.Column("row_version", sa.Integer(), nullable=False),
         sa.CheckConstraint(
-            "grade IN ('G-1', 'G-2', 'G-3', 'G-4', 'G-5', 'G-6', 'G-7', 'P-1', 'P-2', 'P-3', 'P-4', 'P-5', 'D-1', 'D-2', 'ASG', 'DSG', 'SG')",
+            "grade = 'G-1' OR grade = 'G-2' OR grade = 'G-3' OR grade = 'G-4' OR grade = 'G-5' OR grade = 'G-6' OR grade = 'G-7' OR grade = 'P-1' OR grade = 'P-2' OR grade = 'P-3' OR grade = 'P-4' OR grade = 'P-5' OR grade = 'D-1' OR grade = 'D-2' OR grade = 'ASG' OR grade = 'DSG' OR grade = 'SG'",
             name=op.f("ck_standard_costs_grade"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_standard_costs")),
@@ -164,7 +164,7 @@ def upgrade() -> None:
         sa.Column("value_centimes", sa.BigInteger(), nullable=False),
         sa.Column("row_version", sa.Integer(), nullable=False),
         sa.CheckConstraint(
-            "member_type IN ('member_state', 'sector_member', 'associate', 'academia')",
+            "member_type = 'member_state' OR member_type = 'sector_member' OR member_type = 'associate' OR member_type = 'academia'",
             name=op.f("ck_unit_values_member_type"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_unit_values")),
@@ -188,7 +188,9 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("delegation_limit_centimes", sa.BigInteger(), nullable=True),
         sa.Column("row_version", sa.Integer(), nullable=False),
-        sa.CheckConstraint("role IN ('admin', 'manager', 'planner', 'reviewer')", name=op.f("ck_users_role")),
+        sa.CheckConstraint(
+            "role = 'admin' OR role = 'manager' OR role = 'planner' OR role = 'reviewer'", name=op.f("ck_users_role")
+        ),
         sa.CheckConstraint(
             "delegation_limit_centimes IS NULL OR delegation_limit_centimes >= 0",
             name=op.f("ck_users_delegation_limit"),
@@ -209,12 +211,11 @@ def upgrade() -> None:
         sa.Column("owner", sa.String(length=100), nullable=True),
         sa.Column("row_version", sa.Integer(), nullable=False),
         sa.CheckConstraint(
-            "status IS NULL OR status IN ('planned', 'ongoing', 'completed', 'cancelled')",
+            "status IS NULL OR status = 'planned' OR status = 'ongoing' OR status = 'completed' OR status = 'cancelled'",
             name=op.f("ck_activities_status"),
         ),
         sa.CheckConstraint(
-            "start_date IS NULL OR end_date IS NULL OR end_date >= start_date",
-            name=op.f("ck_activities_dates"),
+            "start_date IS NULL OR end_date IS NULL OR end_date >= start_date", name=op.f("ck_activities_dates")
         ),
         sa.ForeignKeyConstraint(
             ["objective_id"], ["objectives.id"], name=op.f("fk_activities_objective_id_objectives")
@@ -228,6 +229,32 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_activities_unit_id"), ["unit_id"], unique=False)
 
     op.create_table(
+        "actual_totals",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("objective_id", sa.Integer(), nullable=True),
+        sa.Column("category", sa.String(length=20), nullable=False),
+        sa.Column("amount_centimes", sa.BigInteger(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "category = 'staff' OR category = 'travel' OR category = 'meetings' OR category = 'documents' OR category = 'contractual' OR category = 'equipment' OR category = 'other'",
+            name=op.f("ck_actual_totals_category"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["objective_id"], ["objectives.id"], name=op.f("fk_actual_totals_objective_id_objectives")
+        ),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_actual_totals_unit_id_units")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_actual_totals")),
+        sa.UniqueConstraint(
+            "year",
+            "unit_id",
+            "objective_id",
+            "category",
+            name=op.f("uq_actual_totals_year_unit_id_objective_id_category"),
+        ),
+    )
+    op.create_table(
         "budget_lines",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("version_id", sa.Integer(), nullable=False),
@@ -238,19 +265,15 @@ def upgrade() -> None:
         sa.Column("amount_centimes", sa.BigInteger(), nullable=False),
         sa.Column("row_version", sa.Integer(), nullable=False),
         sa.CheckConstraint(
-            "category IN ('staff', 'travel', 'meetings', 'documents', 'contractual', 'equipment', 'other')",
+            "category = 'staff' OR category = 'travel' OR category = 'meetings' OR category = 'documents' OR category = 'contractual' OR category = 'equipment' OR category = 'other'",
             name=op.f("ck_budget_lines_category"),
         ),
         sa.ForeignKeyConstraint(
-            ["objective_id"],
-            ["objectives.id"],
-            name=op.f("fk_budget_lines_objective_id_objectives"),
+            ["objective_id"], ["objectives.id"], name=op.f("fk_budget_lines_objective_id_objectives")
         ),
         sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_budget_lines_unit_id_units")),
         sa.ForeignKeyConstraint(
-            ["version_id"],
-            ["plan_versions.id"],
-            name=op.f("fk_budget_lines_version_id_plan_versions"),
+            ["version_id"], ["plan_versions.id"], name=op.f("fk_budget_lines_version_id_plan_versions")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_budget_lines")),
         sa.UniqueConstraint(
@@ -270,9 +293,7 @@ def upgrade() -> None:
         sa.Column("funding_source_id", sa.Integer(), nullable=False),
         sa.Column("amount_centimes", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["funding_source_id"],
-            ["funding_sources.id"],
-            name=op.f("fk_income_funding_source_id_funding_sources"),
+            ["funding_source_id"], ["funding_sources.id"], name=op.f("fk_income_funding_source_id_funding_sources")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_income")),
         sa.UniqueConstraint("reference", name=op.f("uq_income_reference")),
@@ -287,8 +308,8 @@ def upgrade() -> None:
         sa.Column("direction", sa.String(length=8), nullable=False),
         sa.Column("baseline", sa.Double(), nullable=True),
         sa.Column("row_version", sa.Integer(), nullable=False),
-        sa.CheckConstraint("direction IN ('up', 'down')", name=op.f("ck_kpis_direction")),
-        sa.CheckConstraint("measure IN ('number', 'percentage')", name=op.f("ck_kpis_measure")),
+        sa.CheckConstraint("direction = 'up' OR direction = 'down'", name=op.f("ck_kpis_direction")),
+        sa.CheckConstraint("measure = 'number' OR measure = 'percentage'", name=op.f("ck_kpis_measure")),
         sa.ForeignKeyConstraint(["objective_id"], ["objectives.id"], name=op.f("fk_kpis_objective_id_objectives")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_kpis")),
         sa.UniqueConstraint("code", name=op.f("uq_kpis_code")),
@@ -315,14 +336,12 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("row_version", sa.Integer(), nullable=False),
         sa.CheckConstraint(
-            "grade IN ('G-1', 'G-2', 'G-3', 'G-4', 'G-5', 'G-6', 'G-7', 'P-1', 'P-2', 'P-3', 'P-4', 'P-5', 'D-1', 'D-2', 'ASG', 'DSG', 'SG')",
+            "grade = 'G-1' OR grade = 'G-2' OR grade = 'G-3' OR grade = 'G-4' OR grade = 'G-5' OR grade = 'G-6' OR grade = 'G-7' OR grade = 'P-1' OR grade = 'P-2' OR grade = 'P-3' OR grade = 'P-4' OR grade = 'P-5' OR grade = 'D-1' OR grade = 'D-2' OR grade = 'ASG' OR grade = 'DSG' OR grade = 'SG'",
             name=op.f("ck_posts_grade"),
         ),
-        sa.CheckConstraint("status IN ('filled', 'vacant', 'frozen')", name=op.f("ck_posts_status")),
+        sa.CheckConstraint("status = 'filled' OR status = 'vacant' OR status = 'frozen'", name=op.f("ck_posts_status")),
         sa.ForeignKeyConstraint(
-            ["funding_source_id"],
-            ["funding_sources.id"],
-            name=op.f("fk_posts_funding_source_id_funding_sources"),
+            ["funding_source_id"], ["funding_sources.id"], name=op.f("fk_posts_funding_source_id_funding_sources")
         ),
         sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_posts_unit_id_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_posts")),
@@ -362,24 +381,18 @@ def upgrade() -> None:
         sa.Column("amount_centimes", sa.BigInteger(), nullable=False),
         sa.Column("funding_source_id", sa.Integer(), nullable=False),
         sa.CheckConstraint(
-            "category IN ('staff', 'travel', 'meetings', 'documents', 'contractual', 'equipment', 'other')",
+            "category = 'staff' OR category = 'travel' OR category = 'meetings' OR category = 'documents' OR category = 'contractual' OR category = 'equipment' OR category = 'other'",
             name=op.f("ck_actuals_category"),
         ),
         sa.ForeignKeyConstraint(["activity_id"], ["activities.id"], name=op.f("fk_actuals_activity_id_activities")),
         sa.ForeignKeyConstraint(
-            ["funding_source_id"],
-            ["funding_sources.id"],
-            name=op.f("fk_actuals_funding_source_id_funding_sources"),
+            ["funding_source_id"], ["funding_sources.id"], name=op.f("fk_actuals_funding_source_id_funding_sources")
         ),
         sa.ForeignKeyConstraint(["objective_id"], ["objectives.id"], name=op.f("fk_actuals_objective_id_objectives")),
         sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_actuals_unit_id_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_actuals")),
         sa.UniqueConstraint("reference", name=op.f("uq_actuals_reference")),
     )
-    with op.batch_alter_table("actuals", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_actuals_activity_id"), ["activity_id"], unique=False)
-        batch_op.create_index("ix_actuals_unit_id_date", ["unit_id", "date"], unique=False)
-
     op.create_table(
         "cost_lines",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -393,24 +406,20 @@ def upgrade() -> None:
         sa.Column("funding_source_id", sa.Integer(), nullable=False),
         sa.Column("row_version", sa.Integer(), nullable=False),
         sa.CheckConstraint(
-            "category IN ('staff', 'travel', 'meetings', 'documents', 'contractual', 'equipment', 'other')",
+            "category = 'staff' OR category = 'travel' OR category = 'meetings' OR category = 'documents' OR category = 'contractual' OR category = 'equipment' OR category = 'other'",
             name=op.f("ck_cost_lines_category"),
         ),
         sa.CheckConstraint(
-            "grade IS NULL OR grade IN ('G-1', 'G-2', 'G-3', 'G-4', 'G-5', 'G-6', 'G-7', 'P-1', 'P-2', 'P-3', 'P-4', 'P-5', 'D-1', 'D-2', 'ASG', 'DSG', 'SG')",
+            "grade IS NULL OR grade = 'G-1' OR grade = 'G-2' OR grade = 'G-3' OR grade = 'G-4' OR grade = 'G-5' OR grade = 'G-6' OR grade = 'G-7' OR grade = 'P-1' OR grade = 'P-2' OR grade = 'P-3' OR grade = 'P-4' OR grade = 'P-5' OR grade = 'D-1' OR grade = 'D-2' OR grade = 'ASG' OR grade = 'DSG' OR grade = 'SG'",
             name=op.f("ck_cost_lines_grade"),
         ),
         sa.CheckConstraint("work_months_e2 IS NULL OR work_months_e2 >= 0", name=op.f("ck_cost_lines_work_months")),
         sa.ForeignKeyConstraint(["activity_id"], ["activities.id"], name=op.f("fk_cost_lines_activity_id_activities")),
         sa.ForeignKeyConstraint(
-            ["funding_source_id"],
-            ["funding_sources.id"],
-            name=op.f("fk_cost_lines_funding_source_id_funding_sources"),
+            ["funding_source_id"], ["funding_sources.id"], name=op.f("fk_cost_lines_funding_source_id_funding_sources")
         ),
         sa.ForeignKeyConstraint(
-            ["version_id"],
-            ["plan_versions.id"],
-            name=op.f("fk_cost_lines_version_id_plan_versions"),
+            ["version_id"], ["plan_versions.id"], name=op.f("fk_cost_lines_version_id_plan_versions")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cost_lines")),
         sa.UniqueConstraint(
@@ -435,7 +444,7 @@ def upgrade() -> None:
         sa.Column("type", sa.String(length=20), nullable=False),
         sa.Column("amount_centimes", sa.BigInteger(), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=True),
-        sa.CheckConstraint("type IN ('income', 'direct_cost')", name=op.f("ck_cost_recovery_type")),
+        sa.CheckConstraint("type = 'income' OR type = 'direct_cost'", name=op.f("ck_cost_recovery_type")),
         sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_cost_recovery_product_id_products")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cost_recovery")),
         sa.UniqueConstraint("reference", name=op.f("uq_cost_recovery_reference")),
@@ -475,14 +484,10 @@ def upgrade() -> None:
         sa.Column("selection_date", sa.Date(), nullable=True),
         sa.Column("eod_date", sa.Date(), nullable=True),
         sa.Column("row_version", sa.Integer(), nullable=False),
-        sa.CheckConstraint(
-            "closing_date IS NULL OR closing_date >= notice_date",
-            name=op.f("ck_recruitments_closing"),
-        ),
+        sa.CheckConstraint("closing_date IS NULL OR closing_date >= notice_date", name=op.f("ck_recruitments_closing")),
         sa.CheckConstraint("eod_date IS NULL OR eod_date >= notice_date", name=op.f("ck_recruitments_eod")),
         sa.CheckConstraint(
-            "selection_date IS NULL OR selection_date >= notice_date",
-            name=op.f("ck_recruitments_selection"),
+            "selection_date IS NULL OR selection_date >= notice_date", name=op.f("ck_recruitments_selection")
         ),
         sa.ForeignKeyConstraint(["post_id"], ["posts.id"], name=op.f("fk_recruitments_post_id_posts")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_recruitments")),
@@ -498,9 +503,9 @@ def upgrade() -> None:
         sa.Column("nationality_id", sa.Integer(), nullable=False),
         sa.Column("start_date", sa.Date(), nullable=False),
         sa.Column("row_version", sa.Integer(), nullable=False),
-        sa.CheckConstraint("gender IN ('F', 'M', 'X')", name=op.f("ck_staff_gender")),
+        sa.CheckConstraint("gender = 'F' OR gender = 'M' OR gender = 'X'", name=op.f("ck_staff_gender")),
         sa.CheckConstraint(
-            "grade IN ('G-1', 'G-2', 'G-3', 'G-4', 'G-5', 'G-6', 'G-7', 'P-1', 'P-2', 'P-3', 'P-4', 'P-5', 'D-1', 'D-2', 'ASG', 'DSG', 'SG')",
+            "grade = 'G-1' OR grade = 'G-2' OR grade = 'G-3' OR grade = 'G-4' OR grade = 'G-5' OR grade = 'G-6' OR grade = 'G-7' OR grade = 'P-1' OR grade = 'P-2' OR grade = 'P-3' OR grade = 'P-4' OR grade = 'P-5' OR grade = 'D-1' OR grade = 'D-2' OR grade = 'ASG' OR grade = 'DSG' OR grade = 'SG'",
             name=op.f("ck_staff_grade"),
         ),
         sa.ForeignKeyConstraint(["nationality_id"], ["members.id"], name=op.f("fk_staff_nationality_id_members")),
@@ -557,10 +562,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_cost_lines_activity_id"))
 
     op.drop_table("cost_lines")
-    with op.batch_alter_table("actuals", schema=None) as batch_op:
-        batch_op.drop_index("ix_actuals_unit_id_date")
-        batch_op.drop_index(batch_op.f("ix_actuals_activity_id"))
-
     op.drop_table("actuals")
     op.drop_table("user_units")
     op.drop_table("products")
@@ -569,6 +570,7 @@ def downgrade() -> None:
     op.drop_table("kpis")
     op.drop_table("income")
     op.drop_table("budget_lines")
+    op.drop_table("actual_totals")
     with op.batch_alter_table("activities", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_activities_unit_id"))
         batch_op.drop_index(batch_op.f("ix_activities_objective_id"))

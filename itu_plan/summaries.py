@@ -1,0 +1,92 @@
+"""Summaries kept in step with the transactions, in the writer's transaction.
+
+``actual_totals`` holds the actuals summed per year, unit, effective objective
+(the actual's own, else its activity's) and category. Every writer of actuals
+adds its deltas here; reports read these few thousand rows instead of the
+million transactions behind them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, delete, extract, func, insert, select, update
+
+from itu_plan.model import Activity, Actual, ActualTotal
+
+#: (year, unit_id, objective_id or None, category) -> [amount in centimes, count]
+Deltas = dict[tuple[int, int, int | None, str], list[int]]
+
+
+def new_deltas() -> Deltas:
+    return defaultdict(lambda: [0, 0])
+
+
+def collect(
+    deltas: Deltas,
+    dates: Iterable[Any],
+    units: Iterable[int],
+    objectives: Iterable[int | None],
+    categories: Iterable[str],
+    amounts: Iterable[int],
+) -> None:
+    """Add actuals, given column-wise (dates as ``YYYY-MM-DD`` text or dates), to ``deltas``."""
+    years = [int(d[:4]) if isinstance(d, str) else d.year for d in dates]
+    for key, amount in zip(zip(years, units, objectives, categories, strict=True), amounts, strict=True):
+        entry = deltas[key]
+        entry[0] += amount
+        entry[1] += 1
+
+
+def apply(connection: Connection, deltas: Deltas) -> None:
+    """Add ``deltas`` to ``actual_totals``."""
+    if not deltas:
+        return
+    existing = {
+        (row.year, row.unit_id, row.objective_id, row.category): (row.id, row.amount_centimes, row.count)
+        for row in connection.execute(select(ActualTotal))
+    }
+    new = []
+    for key, (amount, count) in deltas.items():
+        if key in existing:
+            row_id, old_amount, old_count = existing[key]
+            connection.execute(
+                update(ActualTotal)
+                .where(ActualTotal.id == row_id)
+                .values(amount_centimes=old_amount + amount, count=old_count + count)
+            )
+        else:
+            year, unit, objective, category = key
+            new.append(
+                {"year": year, "unit_id": unit, "objective_id": objective, "category": category,
+                 "amount_centimes": amount, "count": count}
+            )  # fmt: skip
+    if new:
+        connection.execute(insert(ActualTotal), new)
+
+
+def rebuild(connection: Connection) -> None:
+    """Recompute ``actual_totals`` from ``actuals`` (after a bulk load that bypassed deltas)."""
+    objective = func.coalesce(Actual.objective_id, Activity.objective_id)
+    year = extract("year", Actual.date)
+    totals = (
+        select(
+            year.label("year"),
+            Actual.unit_id,
+            objective.label("objective_id"),
+            Actual.category,
+            func.sum(Actual.amount_centimes),
+            func.count(),
+        )
+        .select_from(Actual)
+        .outerjoin(Activity, Activity.id == Actual.activity_id)
+        .group_by(year, Actual.unit_id, objective, Actual.category)
+    )
+    connection.execute(delete(ActualTotal))
+    connection.execute(
+        insert(ActualTotal).from_select(
+            ["year", "unit_id", "objective_id", "category", "amount_centimes", "count"], totals
+        )
+    )
