@@ -678,8 +678,8 @@ class DemoBuilder:
             pace = unit_pace[unit] * rng.uniform(0.9, 1.05)
             if unit == overspent_unit or rng.random() < 0.03:
                 pace = rng.uniform(1.08, 1.3)
-            if year == AS_OF.year:
-                pace *= (AS_OF.timetuple().tm_yday / 365) if pace < 1 else 1
+            if year == AS_OF.year:  # the year is half gone
+                pace *= AS_OF.timetuple().tm_yday / 365
             groups.append((unit, objective, year, category, int(budget * pace) // 100 * 100))
         grand = sum(g[4] for g in groups) or 1
         wanted = ACTUALS_PER_SCALE * self.scale
@@ -837,7 +837,7 @@ class DemoBuilder:
                 )
             elif status == "vacant":
                 vacancy_serial += 1
-                age = rng.choice((30, 60, 90, 150, 200, 260, 320))  # days since the notice
+                age = rng.choice((20, 45, 60, 75, 90, 100, 110, 150, 200, 320))  # days since the notice
                 notice = AS_OF - dt.timedelta(days=age)
                 closing = notice + dt.timedelta(days=45)
                 chosen: dt.date | None = closing + dt.timedelta(days=60) if age > 200 else None

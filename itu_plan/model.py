@@ -321,6 +321,8 @@ class ActualTotal(Base):
     category: Mapped[str] = mapped_column(String(20))
     amount_centimes: Mapped[int] = mapped_column(BigInteger)
     count: Mapped[int] = mapped_column(Integer)
+    #: the latest date summed here: reports as of an earlier date must read the actuals
+    last_date: Mapped[dt.date] = mapped_column(Date)
 
 
 class Income(Base):

@@ -8,6 +8,7 @@ million transactions behind them.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -16,12 +17,12 @@ from sqlalchemy import Connection, delete, extract, func, insert, select, update
 
 from itu_plan.model import Activity, Actual, ActualTotal
 
-#: (year, unit_id, objective_id or None, category) -> [amount in centimes, count]
-Deltas = dict[tuple[int, int, int | None, str], list[int]]
+#: (year, unit_id, objective_id or None, category) -> [amount in centimes, count, last date]
+Deltas = dict[tuple[int, int, int | None, str], list[Any]]
 
 
 def new_deltas() -> Deltas:
-    return defaultdict(lambda: [0, 0])
+    return defaultdict(lambda: [0, 0, ""])
 
 
 def collect(
@@ -33,11 +34,15 @@ def collect(
     amounts: Iterable[int],
 ) -> None:
     """Add actuals, given column-wise (dates as ``YYYY-MM-DD`` text or dates), to ``deltas``."""
-    years = [int(d[:4]) if isinstance(d, str) else d.year for d in dates]
-    for key, amount in zip(zip(years, units, objectives, categories, strict=True), amounts, strict=True):
+    texts = [d if isinstance(d, str) else d.isoformat() for d in dates]
+    years = [int(d[:4]) for d in texts]
+    keys = zip(years, units, objectives, categories, strict=True)
+    for key, amount, date in zip(keys, amounts, texts, strict=True):
         entry = deltas[key]
         entry[0] += amount
         entry[1] += 1
+        if date > entry[2]:
+            entry[2] = date
 
 
 def apply(connection: Connection, deltas: Deltas) -> None:
@@ -45,23 +50,27 @@ def apply(connection: Connection, deltas: Deltas) -> None:
     if not deltas:
         return
     existing = {
-        (row.year, row.unit_id, row.objective_id, row.category): (row.id, row.amount_centimes, row.count)
-        for row in connection.execute(select(ActualTotal))
+        (row.year, row.unit_id, row.objective_id, row.category): row for row in connection.execute(select(ActualTotal))
     }
     new = []
-    for key, (amount, count) in deltas.items():
+    for key, (amount, count, last) in deltas.items():
+        last_date = dt.date.fromisoformat(last)
         if key in existing:
-            row_id, old_amount, old_count = existing[key]
+            row = existing[key]
             connection.execute(
                 update(ActualTotal)
-                .where(ActualTotal.id == row_id)
-                .values(amount_centimes=old_amount + amount, count=old_count + count)
+                .where(ActualTotal.id == row.id)
+                .values(
+                    amount_centimes=row.amount_centimes + amount,
+                    count=row.count + count,
+                    last_date=max(row.last_date, last_date),
+                )
             )
         else:
             year, unit, objective, category = key
             new.append(
                 {"year": year, "unit_id": unit, "objective_id": objective, "category": category,
-                 "amount_centimes": amount, "count": count}
+                 "amount_centimes": amount, "count": count, "last_date": last_date}
             )  # fmt: skip
     if new:
         connection.execute(insert(ActualTotal), new)
@@ -79,6 +88,7 @@ def rebuild(connection: Connection) -> None:
             Actual.category,
             func.sum(Actual.amount_centimes),
             func.count(),
+            func.max(Actual.date),
         )
         .select_from(Actual)
         .outerjoin(Activity, Activity.id == Actual.activity_id)
@@ -87,6 +97,6 @@ def rebuild(connection: Connection) -> None:
     connection.execute(delete(ActualTotal))
     connection.execute(
         insert(ActualTotal).from_select(
-            ["year", "unit_id", "objective_id", "category", "amount_centimes", "count"], totals
+            ["year", "unit_id", "objective_id", "category", "amount_centimes", "count", "last_date"], totals
         )
     )

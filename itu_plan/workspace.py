@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
@@ -21,6 +21,9 @@ from itu_plan.errors import UsageError
 from itu_plan.model import CONTENT_TABLES, Setting
 
 AS_OF_KEY = "as_of"
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def resolve_user(user: str | None = None) -> str:
@@ -131,6 +134,37 @@ class Workspace:
                 for row in result:
                     digest.update(_canonical(row).encode())
         return digest.hexdigest()
+
+    # -- reports ---------------------------------------------------------------------------
+
+    def report_table(self, name: str, options: Any = None) -> Any:
+        """The exact result table of report ``name`` (see :mod:`itu_plan.reports`)."""
+        from itu_plan import reports
+
+        with self.engine.connect() as connection:
+            return reports.run(connection, name, options or reports.make_options())
+
+    def report(self, name: str, *, scenario: dict[str, Any] | None = None, **options: Any) -> pd.DataFrame:
+        """Report ``name`` as a DataFrame, with the columns of the CSV output.
+
+        Options: ``version``, ``year``, ``as_of``, ``target_days``; for
+        ``financial-plan`` a ``scenario`` of drivers, e.g. ``{"inflation": 0.02}``.
+        Money and ratios are exact ``Decimal``s; ``DataFrame.attrs`` holds notes
+        (the version used, the scenario's overridden drivers).
+        """
+        from itu_plan import reports
+
+        table = self.report_table(name, reports.make_options(scenario=scenario, **options))
+        return reports.to_frame(table)
+
+    def drill(self, report: str, row_key: dict[str, Any], **options: Any) -> pd.DataFrame:
+        """The records behind one row of a report: the actuals behind a
+        budget-vs-actual row, the cost lines behind a plan-costs row."""
+        from itu_plan import reports
+
+        with self.engine.connect() as connection:
+            table = reports.drill(connection, report, reports.make_options(**options), row_key)
+        return reports.to_frame(table)
 
     @property
     def as_of(self) -> dt.date | None:

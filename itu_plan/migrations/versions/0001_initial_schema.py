@@ -237,6 +237,7 @@ def upgrade() -> None:
         sa.Column("category", sa.String(length=20), nullable=False),
         sa.Column("amount_centimes", sa.BigInteger(), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("last_date", sa.Date(), nullable=False),
         sa.CheckConstraint(
             "category = 'staff' OR category = 'travel' OR category = 'meetings' OR category = 'documents' OR category = 'contractual' OR category = 'equipment' OR category = 'other'",
             name=op.f("ck_actual_totals_category"),
