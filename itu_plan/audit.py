@@ -1,14 +1,31 @@
-"""The audit trail: append-only events written in the same transaction as the change."""
+"""The audit trail: append-only events written in the same transaction as the change.
+
+Each event says when (UTC), who, what action, on which table and record (by
+business key, see :func:`record_key`), and the record before and after as JSON
+dicts in business-key terms (codes, not ids; money as CHF strings ``"1234.50"``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from itu_plan.model import AuditEvent
+
+#: Separates the parts of a composite business key: ``2006-2007 draft/BDT-AFR/S-01/2006/travel``.
+KEY_SEPARATOR = "/"
+
+
+def record_key(*parts: object) -> str:
+    """The business key string of a record from its parts, in order; None is an empty part.
+
+    >>> record_key("2006-2007 draft", "BDT-AFR-001", 2006, "travel", None, "RB-MS")
+    '2006-2007 draft/BDT-AFR-001/2006/travel//RB-MS'
+    """
+    return KEY_SEPARATOR.join("" if part is None else str(part) for part in parts)
 
 
 def record(
@@ -33,3 +50,30 @@ def record(
             after=after,
         )
     )
+
+
+def list_events(session: Session, table: str | None = None, key: str | None = None) -> list[AuditEvent]:
+    """The audit events, oldest first; only those of ``table`` and/or exactly ``key`` if given."""
+    query = select(AuditEvent).order_by(AuditEvent.id)
+    if table is not None:
+        query = query.where(AuditEvent.table_name == table)
+    if key is not None:
+        query = query.where(AuditEvent.record_key == key)
+    return list(session.scalars(query))
+
+
+def last_event(session: Session, table: str, key: str) -> AuditEvent | None:
+    """The latest audit event of one record, or None."""
+    return session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.table_name == table, AuditEvent.record_key == key)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+
+
+def utc(moment: dt.datetime) -> dt.datetime:
+    """An event time as an aware UTC datetime (SQLite hands back naive UTC times)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)

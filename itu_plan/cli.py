@@ -8,6 +8,7 @@ plain sentence on stderr and an exit code (0 ok, 1 unexpected, 2 bad input,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -108,12 +109,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _import_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "path", metavar="PATH", help="a bundle folder, an .xlsx workbook or one .csv file"
-    )
-    parser.add_argument(
-        "--kind", metavar="KIND", help="what one file holds, e.g. actuals (default: its name)"
-    )
+    parser.add_argument("path", metavar="PATH", help="a bundle folder, an .xlsx workbook or one .csv file")
+    parser.add_argument("--kind", metavar="KIND", help="what one file holds, e.g. actuals (default: its name)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -129,8 +126,54 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", metavar="DIR", help="the folder to write (created if missing)")
+    parser.add_argument("--format", choices=("csv", "xlsx"), default="csv", help="csv files or one workbook")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Print a report: plan-costs, budget-vs-actual, financial-plan, cost-recovery,
+    recruitment, representation, warnings or agreements.
+
+    --format csv and json are exact (money with two decimals, ratios with four);
+    table is for people. --version defaults to the latest approved version.
+    financial-plan takes scenario drivers: --set member_state_unit_value=330000,
+    --set inflation=0.02, --set vacancy_rate=0.05 (nothing is written).
+    """
+    from itu_plan.reports import make_options
+    from itu_plan.reports.output import FORMATS
+
+    scenario = {}
+    for assignment in args.set or ():
+        name, sep, value = assignment.partition("=")
+        if not sep:
+            raise UsageError(f"--set takes NAME=VALUE, not {assignment!r}")
+        scenario[name.strip()] = value.strip()
+    options = make_options(
+        version=args.version, year=args.year, as_of=args.as_of, target_days=args.target_days, scenario=scenario
+    )
+    with _open(args) as workspace:
+        table = workspace.report_table(args.name, options)
+    sys.stdout.write(FORMATS[args.format](table))
+    if args.format == "table":
+        notes = ", ".join(f"{k}: {v}" for k, v in table.notes.items() if k != "by_category")
+        if notes:
+            print(f"({notes})")
+    elif "scenario" in table.notes:
+        overridden = ", ".join(f"{k}={v}" for k, v in table.notes["scenario"].items())
+        print(f"itu-plan: scenario, drivers overridden: {overridden}", file=sys.stderr)
+    return 0
+
+
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    from itu_plan.reports import NAMES
+
+    parser.add_argument("name", metavar="NAME", choices=NAMES, help=", ".join(NAMES))
+    parser.add_argument("--version", metavar="V", help="plan version (default: the latest approved)")
+    parser.add_argument("--year", metavar="Y", help="only this year")
+    parser.add_argument("--as-of", metavar="DATE", help="as of this date (default: the workspace's as-of date)")
+    parser.add_argument("--target-days", metavar="N", help="recruitment target in days (default 120)")
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
     parser.add_argument(
-        "--format", choices=("csv", "xlsx"), default="csv", help="csv files or one workbook"
+        "--set", metavar="DRIVER=VALUE", action="append", help="financial-plan scenario driver (repeatable)"
     )
 
 
@@ -147,9 +190,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     folder = apps.notebooks_dir(args.notebooks)
     env = apps.kernel_environment(args.db, args.user)
     print(f"Serving {folder} on http://localhost:{args.port}/ (Ctrl-C to stop)", file=sys.stderr)
-    return apps.run(
-        apps.voila_command(folder, port=args.port, open_browser=not args.no_browser), env
-    )
+    return apps.run(apps.voila_command(folder, port=args.port, open_browser=not args.no_browser), env)
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
@@ -164,9 +205,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 def _serve_arguments(parser: argparse.ArgumentParser, default_port: int | None = 8866) -> None:
     parser.add_argument("--port", type=int, default=default_port, help="port to listen on")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
-    parser.add_argument(
-        "--notebooks", metavar="DIR", help="the notebooks folder (default: notebooks/)"
-    )
+    parser.add_argument("--notebooks", metavar="DIR", help="the notebooks folder (default: notebooks/)")
 
 
 COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None] | None]] = {}
@@ -180,9 +219,7 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="K",
         help="size: 1 is a few hundred activities; each step adds about 10,000 actuals",
     )
-    parser.add_argument(
-        "--force", action="store_true", help="replace the content of a non-empty workspace"
-    )
+    parser.add_argument("--force", action="store_true", help="replace the content of a non-empty workspace")
     parser.add_argument("--seed", type=int, default=2004, help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -191,8 +228,247 @@ COMMANDS["init"] = (cmd_init, None)
 COMMANDS["demo"] = (cmd_demo, _demo_arguments)
 COMMANDS["import"] = (cmd_import, _import_arguments)
 COMMANDS["export"] = (cmd_export, _export_arguments)
+COMMANDS["report"] = (cmd_report, _report_arguments)
 COMMANDS["serve"] = (cmd_serve, _serve_arguments)
 COMMANDS["lab"] = (cmd_lab, lambda p: _serve_arguments(p, None))
+
+
+# -- plan versions, users, the audit trail ---------------------------------------------------
+
+
+def _print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> None:
+    """Print ``rows`` under ``headers`` in aligned columns (``right``: right-aligned columns)."""
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for n, row in enumerate(cells):
+        line = "  ".join(
+            value.rjust(width) if i in right else value.ljust(width)
+            for i, (value, width) in enumerate(zip(row, widths, strict=True))
+        )
+        print(line.rstrip())
+        if n == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def _chf(centimes: int | None) -> str:
+    """Centimes for a table column: 2500000 -> ``25,000.00``; None -> empty."""
+    from itu_plan.money import describe_chf
+
+    return "" if centimes is None else describe_chf(centimes).removeprefix("CHF ")
+
+
+def cmd_version(args: argparse.Namespace) -> int | None:
+    """Plan versions and their workflow: list, copy into a new draft, submit, approve.
+
+    A version moves draft -> submitted -> approved; only drafts are edited and a
+    submitted version is locked. Approving marks the previously approved version of
+    the same period (the leading YYYY-YYYY of the name) superseded. A manager
+    submits and approves versions whose changes touch only their units; approving
+    also needs the change (the sum of the absolute differences of the budget lines
+    against the version it is based on) within their delegation limit. Anything
+    else needs an admin.
+    """
+    handler: Handler = args.version_action
+    return handler(args)
+
+
+def cmd_version_list(args: argparse.Namespace) -> int:
+    """List the plan versions with their status, base and totals (CHF)."""
+    from itu_plan import access, versions
+
+    with _open(args) as workspace, workspace.reading() as session:
+        access.actor(session, workspace.user)
+        summaries = versions.list_versions(session)
+    if not summaries:
+        print("The workspace has no plan versions yet.")
+        return 0
+    _print_table(
+        ("version", "status", "based on", "cost lines", "cost (CHF)", "budget lines", "budget (CHF)"),
+        [
+            (v.name, v.status, v.based_on, f"{v.cost_lines:,}", _chf(v.cost_centimes), f"{v.budget_lines:,}",
+             _chf(v.budget_centimes))
+            for v in summaries
+        ],
+        right=(3, 4, 5, 6),
+    )  # fmt: skip
+    return 0
+
+
+def cmd_version_copy(args: argparse.Namespace) -> int:
+    """Copy the version SRC, its cost lines and budget lines, into a new draft NEW based on it."""
+    from itu_plan import access, versions
+
+    with _open(args) as workspace, workspace.transaction() as session:
+        who = access.actor(session, workspace.user)
+        versions.copy_version(session, who, args.source, args.new)
+        summary = next(v for v in versions.list_versions(session) if v.name == args.new)
+    print(
+        f"Copied {args.source} into the new draft {args.new}: {summary.cost_lines:,} cost lines "
+        f"and {summary.budget_lines:,} budget lines."
+    )
+    return 0
+
+
+def cmd_version_submit(args: argparse.Namespace) -> int:
+    """Submit the draft V for approval; it is locked from then on."""
+    from itu_plan import access, versions
+
+    with _open(args) as workspace, workspace.transaction() as session:
+        versions.submit(session, access.actor(session, workspace.user), args.version)
+    print(f"Submitted {args.version} for approval; it is locked until it is approved.")
+    return 0
+
+
+def cmd_version_approve(args: argparse.Namespace) -> int:
+    """Approve the submitted version V under the delegation rule."""
+    from itu_plan import access, versions
+    from itu_plan.money import describe_chf
+
+    with _open(args) as workspace, workspace.transaction() as session:
+        approval = versions.approve(session, access.actor(session, workspace.user), args.version)
+    change = approval.change
+    if change.base is None:
+        measured = "it is not based on another version"
+    else:
+        units = ", ".join(sorted(change.units.values())) or "no unit"
+        measured = f"a change of {describe_chf(change.amount_centimes)} against {change.base} ({units})"
+    superseded = ""
+    if approval.superseded:
+        verb = "is" if len(approval.superseded) == 1 else "are"
+        superseded = f"; {', '.join(approval.superseded)} {verb} now superseded"
+    print(f"Approved {args.version}: {measured}{superseded}.")
+    return 0
+
+
+def _version_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="version_command", metavar="ACTION", required=True)
+    for name, handler, positionals in (
+        ("list", cmd_version_list, ()),
+        ("copy", cmd_version_copy, (("source", "SRC", "the version to copy"), ("new", "NEW", "the new draft's name"))),
+        ("submit", cmd_version_submit, (("version", "V", "the draft to submit"),)),
+        ("approve", cmd_version_approve, (("version", "V", "the submitted version to approve"),)),
+    ):
+        doc = (handler.__doc__ or "").strip()
+        sub = actions.add_parser(name, help=doc.splitlines()[0], description=doc)
+        _global_options(sub, suppress=True)
+        for dest, metavar, text in positionals:
+            sub.add_argument(dest, metavar=metavar, help=text)
+        sub.set_defaults(version_action=handler)
+
+
+def cmd_users(args: argparse.Namespace) -> int | None:
+    """Who may do what: add a user, list the users.
+
+    Roles: reviewer reads only; planner writes plan data (activities, cost and budget
+    lines of draft versions, comments) for their units and the units below them;
+    manager also submits and approves within their delegation limit; admin does
+    everything. With no users the workspace is single-user and everyone is admin;
+    the first user added must be an admin, and from then on only admins add users.
+    """
+    handler: Handler = args.users_action
+    return handler(args)
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    """Add the user NAME with a role, the units they act for and a delegation limit."""
+    from itu_plan import access, users
+    from itu_plan.money import describe_chf
+
+    units = [code for code in (args.units or "").split(",") if code.strip()]
+    with _open(args) as workspace, workspace.transaction() as session:
+        who = access.actor(session, workspace.user)
+        user = users.add_user(session, who, args.name, args.role, units, args.limit)
+        limit = user.delegation_limit_centimes
+    article = "an" if args.role == "admin" else "a"
+    scope = f" for {', '.join(code.strip() for code in units)}" if units else ""
+    with_limit = f" with a delegation limit of {describe_chf(limit)}" if limit is not None else ""
+    print(f"Added {args.name} as {article} {args.role}{scope}{with_limit}.")
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    """List the users with their role, units and delegation limit (CHF)."""
+    from itu_plan import access, users
+
+    with _open(args) as workspace, workspace.reading() as session:
+        access.actor(session, workspace.user)
+        listed = users.list_users(session)
+    if not listed:
+        print("The workspace has no users: it is single-user and everyone is admin.")
+        return 0
+    _print_table(
+        ("user", "role", "units", "delegation limit (CHF)"),
+        [(u.username, u.role, ", ".join(u.units), _chf(u.delegation_limit_centimes)) for u in listed],
+        right=(3,),
+    )
+    return 0
+
+
+def _users_arguments(parser: argparse.ArgumentParser) -> None:
+    from itu_plan.model import ROLES
+
+    actions = parser.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    doc = (cmd_users_add.__doc__ or "").strip()
+    add = actions.add_parser("add", help=doc, description=doc)
+    _global_options(add, suppress=True)
+    add.add_argument("name", metavar="NAME", help="the username (as given to --user)")
+    add.add_argument("--role", required=True, choices=ROLES, help="what they may do")
+    add.add_argument("--units", metavar="A,B", help="the codes of the units they act for (and those below)")
+    add.add_argument("--limit", metavar="CHF", help="a manager's delegation limit in CHF, e.g. 250000")
+    add.set_defaults(users_action=cmd_users_add)
+    doc = (cmd_users_list.__doc__ or "").strip()
+    listing = actions.add_parser("list", help=doc, description=doc)
+    _global_options(listing, suppress=True)
+    listing.set_defaults(users_action=cmd_users_list)
+
+
+def _audit_details(before: Any, after: Any) -> str:
+    """One line for a change: ``amount: 10000.00 -> 15000.00`` for fields that changed,
+    ``field=value`` for fields only one side has."""
+
+    def text(value: Any) -> str:
+        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+    old = before if isinstance(before, dict) else {}
+    new = after if isinstance(after, dict) else {}
+    parts = [f"{k}: {text(old[k])} -> {text(v)}" for k, v in new.items() if k in old and old[k] != v]
+    parts += [f"{k}={text(v)}" for k, v in new.items() if k not in old and v is not None]
+    parts += [f"{k}={text(v)}" for k, v in old.items() if k not in new and v is not None]
+    if not isinstance(before, dict | None) or not isinstance(after, dict | None):
+        parts += [text(v) for v in (before, after) if v is not None and not isinstance(v, dict)]
+    return "; ".join(parts)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """List the audit trail, oldest first: when (UTC), who, action, table, business key, change.
+
+    --table and --key keep the events of one table and/or one record (the exact
+    business key, e.g. "2006-2007 draft/BDT-AFR-001/2006/travel//RB-MS").
+    """
+    from itu_plan import access, audit
+
+    with _open(args) as workspace, workspace.reading() as session:
+        access.actor(session, workspace.user)
+        rows = [
+            (f"{audit.utc(e.at):%Y-%m-%d %H:%M:%S}", e.username, e.action, e.table_name, e.record_key,
+             _audit_details(e.before, e.after))
+            for e in audit.list_events(session, args.table, args.key)
+        ]  # fmt: skip
+    if not rows:
+        print("No audit events match." if args.table or args.key else "The audit trail is empty.")
+        return 0
+    _print_table(("at (UTC)", "user", "action", "table", "key", "change"), rows)
+    return 0
+
+
+def _audit_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--table", metavar="T", help="only events of this table, e.g. cost_lines")
+    parser.add_argument("--key", metavar="K", help="only events of the record with this business key")
+
+
+COMMANDS["version"] = (cmd_version, _version_arguments)
+COMMANDS["users"] = (cmd_users, _users_arguments)
+COMMANDS["audit"] = (cmd_audit, _audit_arguments)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -220,7 +496,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors and --help: argparse has printed the message
+        return int(exc.code or 0)
     try:
         return args.handler(args) or 0
     except ValidationError as exc:
@@ -234,6 +513,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("itu-plan: interrupted; nothing was written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `itu-plan report ... | head`
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0
     except Exception as exc:
         if args.debug:
             raise

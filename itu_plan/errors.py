@@ -69,16 +69,11 @@ class ConflictError(ItuPlanError):
 
     exit_code = 4
 
-    def __init__(
-        self, record: str, changed_by: str | None = None, changed_at: dt.datetime | None = None
-    ) -> None:
+    def __init__(self, record: str, changed_by: str | None = None, changed_at: dt.datetime | None = None) -> None:
         self.record, self.changed_by, self.changed_at = record, changed_by, changed_at
         who = changed_by or "another user"
         when = f" at {changed_at:%Y-%m-%d %H:%M:%S}" if changed_at else ""
-        super().__init__(
-            f"{record} was changed by {who}{when} after you read it; reload and apply "
-            "your change again"
-        )
+        super().__init__(f"{record} was changed by {who}{when} after you read it; reload and apply your change again")
 
 
 class NotFound(ItuPlanError):

@@ -59,3 +59,10 @@ def ratio(numerator: int, denominator: int, places: int = 4) -> Decimal | None:
         return None
     scaled = round_half_even(Fraction(numerator * 10**places, denominator))
     return Decimal(scaled).scaleb(-places)
+
+
+def describe_chf(centimes: int) -> str:
+    """Centimes for people to read: 2500000 -> ``"CHF 25,000.00"`` (messages, tables)."""
+    sign = "-" if centimes < 0 else ""
+    whole, frac = divmod(abs(centimes), 100)
+    return f"CHF {sign}{whole:,}.{frac:02d}"

@@ -28,6 +28,10 @@ def test_every_model_table_is_created(workspace: Workspace) -> None:
     assert "alembic_version" in tables
 
 
+def test_head_constant_is_alembics_head() -> None:
+    assert store.head_revision() == store.HEAD_REVISION
+
+
 def test_init_is_idempotent(workspace: Workspace) -> None:
     head = store.head_revision()
     assert workspace.init() == (head, head)

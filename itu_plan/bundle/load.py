@@ -645,8 +645,8 @@ class Importer:
         key_columns = [table.c[spec.field(k).column] for k in spec.key]
         if len(key_columns) > 1 or self._existing_cache is not None:
             if self._existing_cache is None:  # composite keys: small tables, read once
-                rows = self.connection.execute(select(table)).mappings()
-                self._existing_cache = {tuple(_as_loaded(r[c.name]) for c in key_columns): dict(r) for r in rows}
+                stored = self.connection.execute(select(table)).mappings()
+                self._existing_cache = {tuple(_as_loaded(r[c.name]) for c in key_columns): dict(r) for r in stored}
             return self._existing_cache
         found: dict[tuple[Any, ...], dict[str, Any]] = {}
         values = [k[0] for k in db_keys]
@@ -744,7 +744,7 @@ class Importer:
         versioned = "row_version" in spec.table.c
         if versioned:
             columns.append("row_version")
-        everything = len(indexes) == chunk.size  # type: ignore[arg-type]
+        everything = len(indexes) == chunk.size
         converted: list[list[Any]] = []
         for f in fields:
             values = chunk.columns[f.name]
@@ -825,7 +825,7 @@ class Importer:
             part = keys[start : start + 900]
             ids.update(self.connection.execute(select(key, table.c.id).where(key.in_(part))).all())
 
-    def _insert_user_units(self, chunk: Chunk, indexes: list[int]) -> None:
+    def _insert_user_units(self, chunk: Chunk, indexes: Sequence[int]) -> None:
         users = dict(
             self.connection.execute(
                 select(m.User.username, m.User.id).where(

@@ -68,7 +68,7 @@ def actuals(connection: Connection, year: int | None = None, as_of: dt.date | No
 def code_maps(connection: Connection) -> tuple[dict[int, str], dict[int, str]]:
     units = dict(connection.execute(select(Unit.id, Unit.code)).all())
     objectives = dict(connection.execute(select(Objective.id, Objective.code)).all())
-    return units, objectives  # type: ignore[return-value]
+    return units, objectives
 
 
 def compute(connection: Connection, options: Options) -> tuple[str, list[tuple[Any, ...]]]:

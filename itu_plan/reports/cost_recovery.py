@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from fractions import Fraction
+from typing import Any
 
 from sqlalchemy import Connection, and_, case, extract, func, select
 
@@ -28,7 +29,7 @@ COLUMNS = [
 ]
 
 
-def compute(connection: Connection, year: int | None = None, as_of: dt.date | None = None) -> list[tuple]:  # type: ignore[type-arg]
+def compute(connection: Connection, year: int | None = None, as_of: dt.date | None = None) -> list[tuple[Any, ...]]:
     entry_year = extract("year", CostRecoveryEntry.date)
     income = func.sum(case((CostRecoveryEntry.type == "income", CostRecoveryEntry.amount_centimes), else_=0))
     direct = func.sum(case((CostRecoveryEntry.type == "direct_cost", CostRecoveryEntry.amount_centimes), else_=0))

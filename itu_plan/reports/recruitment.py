@@ -35,6 +35,7 @@ def run(connection: Connection, options: Options) -> Table:
     )
     groups: dict[tuple[int, str, str], list[int]] = defaultdict(list)
     for notice, eod, unit, grade in connection.execute(statement):
+        assert eod is not None  # the query keeps completed recruitments only
         if options.year is None or eod.year == options.year:
             groups[eod.year, unit, grade].append((eod - notice).days)
     rows = []

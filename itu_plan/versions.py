@@ -1,0 +1,456 @@
+"""Plan versions and their workflow: copy into a new draft, submit, approve.
+
+A version moves ``draft -> submitted -> approved``; approving it marks the
+previously approved version of the same period ``superseded``. The period is
+the leading ``YYYY-YYYY`` of the name (``2006-2007 draft`` -> ``2006-2007``).
+Only drafts are edited; a submitted version is locked until it is approved.
+
+Who may submit and approve is the delegation rule of
+:func:`itu_plan.access.require_approval`, fed with :func:`change_against_base`.
+Every transition is audited in the caller's transaction and guarded by the
+version's ``row_version``: two people acting on one version at once get one
+success and one ``ConflictError``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import Subquery, func, insert, literal, or_, select, union_all, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from itu_plan import audit
+from itu_plan.access import (
+    Actor,
+    require_approval,
+    require_manager,
+    require_submission,
+    require_writer,
+)
+from itu_plan.errors import ConflictError, NotFound, UsageError
+from itu_plan.model import Activity, BudgetLine, CostLine, PlanVersion, Unit
+from itu_plan.money import format_chf
+
+_PERIOD = re.compile(r"^(\d{4})-(\d{4})(?!\d)")
+NAME_MAX = 100
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    """One line of :func:`list_versions`."""
+
+    name: str
+    status: str
+    based_on: str | None
+    cost_lines: int
+    cost_centimes: int
+    budget_lines: int
+    budget_centimes: int
+
+
+@dataclass(frozen=True)
+class VersionChange:
+    """How a version differs from the version it is based on.
+
+    ``amount_centimes`` is the sum, over budget lines matched by unit,
+    objective, year and category, of the absolute differences of their amounts
+    (a line missing on one side counts as zero). ``units`` are the units whose
+    budget lines or cost lines differ (ids to codes). Without a base version,
+    every line is a change.
+    """
+
+    version: str
+    base: str | None
+    amount_centimes: int
+    units: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What :func:`approve` did."""
+
+    version: PlanVersion
+    change: VersionChange
+    superseded: list[str]
+
+
+def period_of(name: str) -> str | None:
+    """The plan period a version name starts with: ``"2006-2007 draft"`` -> ``"2006-2007"``."""
+    match = _PERIOD.match(name)
+    return f"{match[1]}-{match[2]}" if match else None
+
+
+def period_years(name: str) -> tuple[int, int] | None:
+    """The first and last year of the version's period, or None when the name has none."""
+    match = _PERIOD.match(name)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def get_version(session: Session, name: str, *, lock: bool = False) -> PlanVersion:
+    """The version called ``name``; ``NotFound`` otherwise.
+
+    With ``lock`` (for a transition), the row is locked on PostgreSQL
+    (``FOR NO KEY UPDATE``) until the caller's transaction ends: edits of the
+    version's lines in flight finish first, later ones wait and then see the new
+    status (SQLite serialises writers anyway).
+    """
+    query = select(PlanVersion).where(PlanVersion.name == name)
+    if lock:
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
+    version = session.scalars(query).one_or_none()
+    if version is None:
+        raise NotFound("plan version", name)
+    return version
+
+
+def list_versions(session: Session) -> list[VersionSummary]:
+    """Every version with its base, cost-line and budget totals, in name order."""
+    base = aliased(PlanVersion)
+    costs = (
+        select(
+            CostLine.version_id,
+            func.count().label("n"),
+            func.sum(CostLine.amount_centimes).label("amount"),
+        )
+        .group_by(CostLine.version_id)
+        .subquery()
+    )
+    budget = (
+        select(
+            BudgetLine.version_id,
+            func.count().label("n"),
+            func.sum(BudgetLine.amount_centimes).label("amount"),
+        )
+        .group_by(BudgetLine.version_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            PlanVersion.name,
+            PlanVersion.status,
+            base.name,
+            func.coalesce(costs.c.n, 0),
+            func.coalesce(costs.c.amount, 0),
+            func.coalesce(budget.c.n, 0),
+            func.coalesce(budget.c.amount, 0),
+        )
+        .outerjoin(base, PlanVersion.based_on_id == base.id)
+        .outerjoin(costs, costs.c.version_id == PlanVersion.id)
+        .outerjoin(budget, budget.c.version_id == PlanVersion.id)
+        .order_by(PlanVersion.name)
+    ).all()
+    return [VersionSummary(*(row[:3]), *(int(v) for v in row[3:])) for row in rows]
+
+
+def validate_name(name: str) -> str:
+    """A new version name, checked: not blank, no surrounding spaces, at most 100 characters."""
+    if not isinstance(name, str) or not name.strip():
+        raise UsageError("a version needs a name, for example '2008-2009 draft'")
+    if name != name.strip() or any(not c.isprintable() for c in name):
+        raise UsageError(f"the version name {name!r} has spaces around it or characters that do not print")
+    if len(name) > NAME_MAX:
+        raise UsageError(f"a version name has at most {NAME_MAX} characters; {name!r} is longer")
+    return name
+
+
+def copy_version(session: Session, who: Actor, source: str, new_name: str) -> PlanVersion:
+    """Copy the cost lines and budget lines of ``source`` into a new draft ``new_name``.
+
+    The new draft is based on ``source``. Anyone who writes plan data may copy
+    (a reviewer may not): the copy changes nothing that exists, and what is
+    later changed in it is checked unit by unit and approved under delegation.
+    """
+    validate_name(new_name)
+    require_writer(who, f"plan version {new_name}", verb="create")
+    original = get_version(session, source)
+    if session.scalar(select(PlanVersion.id).where(PlanVersion.name == new_name)) is not None:
+        raise UsageError(f"there is already a plan version {new_name!r}; choose another name")
+    copy = PlanVersion(name=new_name, status="draft", based_on_id=original.id)
+    try:
+        with session.begin_nested():  # someone may take the name meanwhile
+            session.add(copy)
+    except IntegrityError:
+        event = audit.last_event(session, PlanVersion.__tablename__, new_name)
+        raise ConflictError(
+            f"plan version {new_name}",
+            event.username if event else None,
+            audit.utc(event.at) if event else None,
+        ) from None
+    session.execute(
+        insert(CostLine).from_select(
+            [
+                "version_id",
+                "activity_id",
+                "year",
+                "category",
+                "grade",
+                "work_months_e2",
+                "amount_centimes",
+                "funding_source_id",
+                "row_version",
+            ],
+            select(
+                literal(copy.id),
+                CostLine.activity_id,
+                CostLine.year,
+                CostLine.category,
+                CostLine.grade,
+                CostLine.work_months_e2,
+                CostLine.amount_centimes,
+                CostLine.funding_source_id,
+                literal(1),
+            )
+            .where(CostLine.version_id == original.id)
+            .order_by(CostLine.id),
+        )
+    )
+    session.execute(
+        insert(BudgetLine).from_select(
+            [
+                "version_id",
+                "unit_id",
+                "objective_id",
+                "year",
+                "category",
+                "amount_centimes",
+                "row_version",
+            ],
+            select(
+                literal(copy.id),
+                BudgetLine.unit_id,
+                BudgetLine.objective_id,
+                BudgetLine.year,
+                BudgetLine.category,
+                BudgetLine.amount_centimes,
+                literal(1),
+            )
+            .where(BudgetLine.version_id == original.id)
+            .order_by(BudgetLine.id),
+        )
+    )
+    summary = _summary(session, copy)
+    audit.record(
+        session,
+        who.username,
+        "copy",
+        PlanVersion.__tablename__,
+        new_name,
+        after={
+            "name": new_name,
+            "status": "draft",
+            "based_on": source,
+            "cost_lines": summary.cost_lines,
+            "budget_lines": summary.budget_lines,
+        },
+    )
+    return copy
+
+
+def _summary(session: Session, version: PlanVersion) -> VersionSummary:
+    return next(v for v in list_versions(session) if v.name == version.name)
+
+
+def change_against_base(session: Session, version: PlanVersion) -> VersionChange:
+    """How ``version`` differs from its ``based_on`` version (see :class:`VersionChange`)."""
+    base = version.based_on
+    if base is None:
+        amount = session.scalar(
+            select(func.coalesce(func.sum(func.abs(BudgetLine.amount_centimes)), 0)).where(
+                BudgetLine.version_id == version.id
+            )
+        )
+        unit_ids = set(session.scalars(select(BudgetLine.unit_id).where(BudgetLine.version_id == version.id))) | set(
+            session.scalars(
+                select(Activity.unit_id)
+                .join(CostLine, CostLine.activity_id == Activity.id)
+                .where(CostLine.version_id == version.id)
+            )
+        )
+        return VersionChange(version.name, None, int(amount or 0), _codes(session, unit_ids))
+
+    budget = _budget_lines_signed(version.id, base.id)
+    diffs = (
+        select(budget.c.unit_id, func.sum(budget.c.delta).label("delta"))
+        .group_by(budget.c.unit_id, budget.c.objective_id, budget.c.year, budget.c.category)
+        .subquery()
+    )
+    per_unit = session.execute(
+        select(diffs.c.unit_id, func.sum(func.abs(diffs.c.delta))).where(diffs.c.delta != 0).group_by(diffs.c.unit_id)
+    ).all()
+
+    costs = _cost_lines_signed(version.id, base.id)
+    changed = (
+        select(costs.c.activity_id)
+        .group_by(
+            costs.c.activity_id,
+            costs.c.year,
+            costs.c.category,
+            costs.c.grade,
+            costs.c.funding_source_id,
+        )
+        .having(
+            or_(
+                func.sum(costs.c.amount) != 0,
+                func.sum(costs.c.work_months) != 0,
+                func.sum(costs.c.n) != 0,
+            )
+        )
+        .subquery()
+    )
+    cost_units = session.scalars(
+        select(Activity.unit_id).distinct().join(changed, changed.c.activity_id == Activity.id)
+    )
+    unit_ids = {unit_id for unit_id, _ in per_unit} | set(cost_units)
+    amount = sum(int(a) for _, a in per_unit)
+    return VersionChange(version.name, base.name, amount, _codes(session, unit_ids))
+
+
+def _budget_lines_signed(version_id: int, base_id: int) -> Subquery:
+    """The budget lines of the version with their amounts, and of its base negated."""
+    sides = [
+        select(
+            BudgetLine.unit_id,
+            BudgetLine.objective_id,
+            BudgetLine.year,
+            BudgetLine.category,
+            (BudgetLine.amount_centimes * sign).label("delta"),
+        ).where(BudgetLine.version_id == version)
+        for version, sign in ((version_id, 1), (base_id, -1))
+    ]
+    return union_all(*sides).subquery()
+
+
+def _cost_lines_signed(version_id: int, base_id: int) -> Subquery:
+    """The cost lines of the version, and of its base with amounts, work-months and a count
+    negated: a business key whose sums are all zero did not change."""
+    sides = [
+        select(
+            CostLine.activity_id,
+            CostLine.year,
+            CostLine.category,
+            CostLine.grade,
+            CostLine.funding_source_id,
+            (CostLine.amount_centimes * sign).label("amount"),
+            (func.coalesce(CostLine.work_months_e2, 0) * sign).label("work_months"),
+            literal(sign).label("n"),
+        ).where(CostLine.version_id == version)
+        for version, sign in ((version_id, 1), (base_id, -1))
+    ]
+    return union_all(*sides).subquery()
+
+
+def _codes(session: Session, unit_ids: set[int]) -> dict[int, str]:
+    if not unit_ids:
+        return {}
+    rows = session.execute(select(Unit.id, Unit.code).where(Unit.id.in_(unit_ids)).order_by(Unit.code))
+    return {unit_id: code for unit_id, code in rows}
+
+
+def _set_status(session: Session, version: PlanVersion, status: str) -> None:
+    """Move ``version`` to ``status`` if nobody changed it since it was read."""
+    result = session.execute(
+        update(PlanVersion)
+        .where(
+            PlanVersion.id == version.id,
+            PlanVersion.row_version == version.row_version,
+            PlanVersion.status == version.status,
+        )
+        .values(status=status, row_version=version.row_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        name = version.name
+        session.expire(version)
+        event = audit.last_event(session, PlanVersion.__tablename__, name)
+        raise ConflictError(
+            f"plan version {name}",
+            event.username if event else None,
+            audit.utc(event.at) if event else None,
+        )
+    session.expire(version)
+
+
+def submit(session: Session, who: Actor, name: str) -> PlanVersion:
+    """Submit the draft ``name`` for approval; it is locked from now on.
+
+    Needs an admin, or a manager acting for every unit its changes touch.
+    """
+    require_manager(who, f"submit {name}")
+    version = get_version(session, name, lock=True)
+    if version.status != "draft":
+        raise UsageError(f"cannot submit {name}: it is {version.status}; only a draft can be submitted")
+    change = change_against_base(session, version)
+    require_submission(who, version=name, units=change.units)
+    _set_status(session, version, "submitted")
+    audit.record(
+        session,
+        who.username,
+        "submit",
+        PlanVersion.__tablename__,
+        name,
+        before={"status": "draft"},
+        after={"status": "submitted"},
+    )
+    return version
+
+
+def approve(session: Session, who: Actor, name: str) -> Approval:
+    """Approve the submitted version ``name`` under the delegation rule.
+
+    The previously approved versions of the same period become superseded.
+    """
+    require_manager(who, f"approve {name}")
+    version = get_version(session, name, lock=True)
+    if version.status != "submitted":
+        hint = "; submit it first" if version.status == "draft" else ""
+        raise UsageError(
+            f"cannot approve {name}: it is {version.status}; only a submitted version can be approved{hint}"
+        )
+    change = change_against_base(session, version)
+    require_approval(
+        who,
+        version=name,
+        base=change.base,
+        change_centimes=change.amount_centimes,
+        units=change.units,
+    )
+    _set_status(session, version, "approved")
+    audit.record(
+        session,
+        who.username,
+        "approve",
+        PlanVersion.__tablename__,
+        name,
+        before={"status": "submitted"},
+        after={
+            "status": "approved",
+            "based_on": change.base,
+            "change": format_chf(change.amount_centimes),
+            "units_touched": sorted(change.units.values()),
+        },
+    )
+    superseded = []
+    period = period_of(name)
+    if period is not None:
+        others = session.scalars(
+            select(PlanVersion)
+            .where(PlanVersion.status == "approved", PlanVersion.id != version.id)
+            .order_by(PlanVersion.name)
+        ).all()
+        for other in others:
+            if period_of(other.name) != period:
+                continue
+            _set_status(session, other, "superseded")
+            audit.record(
+                session,
+                who.username,
+                "supersede",
+                PlanVersion.__tablename__,
+                other.name,
+                before={"status": "approved"},
+                after={"status": "superseded", "superseded_by": name},
+            )
+            superseded.append(other.name)
+    return Approval(version, change, superseded)
