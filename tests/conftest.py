@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -82,3 +87,76 @@ def demo_copy(demo_sqlite: str, tmp_path: Path) -> str:
     target = tmp_path / "demo.db"
     shutil.copyfile(demo_sqlite, target)
     return f"sqlite:///{target}"
+
+
+# -- Voilà served for real, and a real headless Chromium ------------------------------------------
+
+CHROMIUM = Path(os.environ.get("ITU_PLAN_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def start_serve(db_url: str, user: str, log: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "itu_plan.cli", "--db", db_url, "--user", user,
+             "serve", "--no-browser", "--port", str(port), *extra],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    return process, f"http://127.0.0.1:{port}"
+
+
+def wait_until_up(process: subprocess.Popen[bytes], base: str, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(base + "/", timeout=2)
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"itu-plan serve did not start:\n{log.read_text()}")
+            time.sleep(0.3)
+
+
+@contextmanager
+def serving(db_url: str, user: str, log: Path, *extra: str) -> Iterator[str]:
+    """`itu-plan serve` of ``db_url`` as ``user`` in the background; yields the base URL."""
+    process, base = start_serve(db_url, user, log, *extra)
+    try:
+        wait_until_up(process, base, log)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def server(demo_sqlite: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo workspace served as the reviewer (read-only apps); yields the base URL."""
+    log = tmp_path_factory.mktemp("voila") / "serve.log"
+    with serving(f"sqlite:///{demo_sqlite}", "reviewer", log) as base:
+        yield base
