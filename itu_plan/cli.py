@@ -177,6 +177,41 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    """Execute every notebook against the workspace and write a self-contained static
+    site into OUT_DIR: index.html and one page per notebook, readable offline, with the
+    public data package (no personal data) beside them.
+
+    Notebooks run in parallel; a notebook that fails is reported by name and cell and
+    the other pages are still written (exit 1).
+    """
+    from itu_plan.render import RenderError, render_site
+
+    with _open(args) as workspace:
+        url, user = workspace.url, workspace.user
+    year = int(args.year) if args.year else None
+    result = render_site(
+        url, args.out_dir, user=user, version=args.version, year=year, unit=args.unit,
+        notebooks=args.notebooks, jobs=args.jobs, progress=not args.quiet,
+    )  # fmt: skip
+    pages = len(result.pages) - len(result.failures)
+    noun = "page" if pages == 1 else "pages"
+    print(f"Wrote {pages} {noun} to {result.folder} in {result.seconds:.1f} s; open {result.folder / 'index.html'}.")
+    if result.failures:
+        raise RenderError(result)
+    return 0
+
+
+def _render_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("out_dir", metavar="OUT_DIR", help="the folder to write the site into")
+    parser.add_argument("--version", metavar="V", help="plan version (default: the latest approved)")
+    parser.add_argument("--year", metavar="Y", help="focus the reports on this year")
+    parser.add_argument("--unit", metavar="U", help="focus the reports on this unit")
+    parser.add_argument("--notebooks", metavar="DIR", help="the notebooks folder (default: notebooks/)")
+    parser.add_argument("--jobs", type=int, metavar="N", help="notebooks run at once (default: the CPU count)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the notebooks as Voilà apps (the list at http://localhost:PORT/).
 
@@ -229,6 +264,7 @@ COMMANDS["demo"] = (cmd_demo, _demo_arguments)
 COMMANDS["import"] = (cmd_import, _import_arguments)
 COMMANDS["export"] = (cmd_export, _export_arguments)
 COMMANDS["report"] = (cmd_report, _report_arguments)
+COMMANDS["render"] = (cmd_render, _render_arguments)
 COMMANDS["serve"] = (cmd_serve, _serve_arguments)
 COMMANDS["lab"] = (cmd_lab, lambda p: _serve_arguments(p, None))
 

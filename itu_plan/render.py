@@ -1,0 +1,368 @@
+"""Rendering the notebooks into a self-contained, offline, reproducible static site.
+
+Every notebook is executed (in parallel, one process per notebook) with its
+parameters injected after its ``parameters`` cell, papermill-style, and with
+``ITU_PLAN_STATIC=1`` so that it emits plain HTML (tables, plotly figures that
+need only ``plotly.min.js``) instead of live widgets. Pages are written without
+input cells; every script and style sheet they need is written into the site
+(plotly.js once, for every page); nothing is fetched from the network. The
+front page says what was rendered, from which workspace (its content
+checksum), as of when, by whom and when; the site also carries the public data
+package (the export bundle without personal data) so reviewers can check every
+figure.
+
+Two renders of the same workspace differ only in the render timestamp.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from itu_plan import store
+from itu_plan.errors import ItuPlanError
+
+#: Notebooks in the order the front page lists them; others follow alphabetically.
+ORDER = (
+    "council_report",
+    "operational_plan",
+    "financial_plan",
+    "budget_monitoring",
+    "cost_recovery",
+    "funding",
+    "human_resources",
+    "agreements",
+)
+#: Bundle files that describe people: never published (aggregates of them are).
+PERSONAL = ("staff.csv", "users.csv")
+TIMESTAMP_MARK = "itu-render-timestamp"
+
+
+@dataclass
+class Page:
+    name: str
+    title: str
+    ok: bool
+    error: str | None = None
+
+
+@dataclass
+class RenderResult:
+    folder: Path
+    pages: list[Page] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failures(self) -> list[Page]:
+        return [p for p in self.pages if not p.ok]
+
+
+class RenderError(ItuPlanError):
+    """Some notebooks failed; the rest of the site was written."""
+
+    exit_code = 1
+
+    def __init__(self, result: RenderResult) -> None:
+        self.result = result
+        lines = "; ".join(f"{p.name}: {p.error}" for p in result.failures)
+        super().__init__(f"{len(result.failures)} notebook(s) failed, the other pages were written: {lines}")
+
+
+# -- executing one notebook (in a worker process) ------------------------------------------------
+
+
+def inject_parameters(notebook: Any, parameters: dict[str, Any]) -> None:
+    """Insert a cell setting ``parameters`` right after the cell tagged ``parameters``."""
+    import nbformat
+
+    source = "# Parameters injected by itu-plan render\n" + "".join(
+        f"{name} = {value!r}\n" for name, value in parameters.items()
+    )
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
+    cell.id = "injected-parameters"
+    index = next((i for i, c in enumerate(notebook.cells) if "parameters" in c.get("metadata", {}).get("tags", [])), -1)
+    notebook.cells.insert(index + 1, cell)
+
+
+def execute_notebook(
+    path: str, parameters: dict[str, Any], env: dict[str, str], timeout: int
+) -> tuple[str, str | None]:
+    """Run one notebook; returns (executed notebook JSON, error or None). Runs in a worker."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    os.environ.update(env)
+    notebook = nbformat.read(path, as_version=4)
+    inject_parameters(notebook, parameters)
+    from jupyter_client.manager import AsyncKernelManager
+
+    # IPC sockets in a private folder: no TCP port, no "unencrypted TCP" warning
+    runtime = tempfile.mkdtemp(prefix="itu-render-")
+    manager = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(runtime, "kernel"))
+    client = NotebookClient(
+        notebook, timeout=timeout, km=manager, resources={"metadata": {"path": str(Path(path).parent)}}
+    )
+    error = None
+    try:
+        client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log lines are noise here
+    except CellExecutionError as exc:
+        error = _describe_failure(notebook, exc)
+    except Exception as exc:  # the kernel died, a timeout ...
+        error = f"{type(exc).__name__}: {exc}"
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
+    return nbformat.writes(notebook), error
+
+
+def _describe_failure(notebook: Any, exc: Exception) -> str:
+    original = [c for c in notebook.cells if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    for number, cell in enumerate(original, start=1):  # as the author counts them
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return f"cell {number} raised {output.get('ename')}: {output.get('evalue')}"
+    return str(exc).strip().splitlines()[-1]
+
+
+# -- turning an executed notebook into a page -----------------------------------------------------
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def _clean(notebook: Any) -> None:
+    """Drop what would make a page depend on the network: widget state and views."""
+    notebook.metadata.pop("widgets", None)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if data and WIDGET_VIEW in data:
+                data.pop(WIDGET_VIEW)
+                if not data:
+                    data["text/plain"] = ""
+
+
+def body_html(notebook_json: str) -> str:
+    """The page body: outputs and markdown, no input cells, no prompts."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    notebook = nbformat.reads(notebook_json, as_version=4)
+    _clean(notebook)
+    exporter = HTMLExporter(
+        template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    body, _resources = exporter.from_notebook_node(notebook)
+    body = re.sub(r'href="([A-Za-z0-9_]+)\.ipynb', r'href="\1.html', body)
+    return body
+
+
+def title_of(notebook_json: str, fallback: str) -> str:
+    notebook = json.loads(notebook_json)
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            source = "".join(cell.get("source", ""))
+            match = re.search(r"^#\s+(.+)$", source, re.MULTILINE)
+            if match:
+                return match.group(1).strip()
+    return fallback
+
+
+def page(title: str, body: str, nav: list[tuple[str, str]], footer: str) -> str:
+    links = " ".join(f'<a href="{href}">{html.escape(label)}</a>' for href, label in nav)
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<link rel="stylesheet" href="site.css">\n<script src="plotly.min.js"></script>\n'
+        f'</head>\n<body>\n<nav class="itu-nav">{links}</nav>\n<main class="itu-page">\n{body}\n</main>\n'
+        f'<footer class="itu-footer">{footer}</footer>\n</body>\n</html>\n'
+    )
+
+
+def error_body(name: str, error: str) -> str:
+    return (
+        f'<div class="itu-render-error"><h1>{html.escape(name)}</h1>'
+        f"<p>This report could not be produced: {html.escape(error)}</p></div>"
+    )
+
+
+# -- the site ---------------------------------------------------------------------------------------
+
+
+def _publish_data(url: str, folder: Path) -> list[str]:
+    """The public data package: the bundle without personal files, plus aggregates."""
+    from itu_plan.bundle import export_bundle
+    from itu_plan.reports import make_options
+    from itu_plan.reports.output import to_csv
+    from itu_plan.workspace import Workspace
+
+    data = folder / "data"
+    if data.exists():
+        shutil.rmtree(data)
+    with Workspace.open(url) as workspace:
+        export_bundle(workspace, data)
+        for name in PERSONAL:
+            (data / name).unlink(missing_ok=True)
+        package = json.loads((data / "datapackage.json").read_text())
+        package["resources"] = [r for r in package["resources"] if r["path"] not in PERSONAL]
+        # staff appear only as aggregates
+        for report in ("representation", "recruitment"):
+            table = workspace.report_table(report, make_options())
+            (data / f"{report}.csv").write_text(to_csv(table), encoding="utf-8")
+            package["resources"].append(
+                {"name": report, "path": f"{report}.csv", "format": "csv", "mediatype": "text/csv",
+                 "description": f"the {report} report (aggregates of staff, no personal data)"}
+            )  # fmt: skip
+        package["title"] = "itu-plan public data package (no personal data)"
+        (data / "datapackage.json").write_text(json.dumps(package, indent=2) + "\n", encoding="utf-8")
+    return sorted(p.name for p in data.iterdir())
+
+
+def _site_css() -> str:
+    return resources.files("itu_plan").joinpath("data/site.css").read_text("utf-8")
+
+
+def notebook_names(folder: Path) -> list[str]:
+    names = sorted(p.stem for p in folder.glob("*.ipynb"))
+    ordered = [n for n in ORDER if n in names] + [n for n in names if n not in ORDER and n != "index"]
+    return (["index"] if "index" in names else []) + ordered
+
+
+def render_site(
+    url: str,
+    out_dir: str | os.PathLike[str],
+    *,
+    user: str,
+    version: str | None = None,
+    year: int | None = None,
+    unit: str | None = None,
+    notebooks: str | os.PathLike[str] | None = None,
+    jobs: int | None = None,
+    timeout: int = 600,
+    progress: bool = True,
+    now: Callable[[], dt.datetime] | None = None,
+) -> RenderResult:
+    """Execute every notebook against the workspace at ``url`` and write the site into ``out_dir``."""
+    import time
+
+    from tqdm import tqdm
+
+    from itu_plan.apps import notebooks_dir
+    from itu_plan.reports.common import resolve_version, workspace_as_of
+    from itu_plan.workspace import Workspace
+
+    started = time.perf_counter()
+    url = store.absolute_url(store.resolve_url(url))
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    source = notebooks_dir(notebooks)
+    with Workspace.open(url, user) as workspace:
+        workspace.require_schema()
+        with workspace.engine.connect() as connection:
+            _version_id, version_name = resolve_version(connection, version)
+            as_of = workspace_as_of(connection)
+        checksum = workspace.checksum()
+    parameters: dict[str, Any] = {"db_url": url, "version": version_name, "year": year, "unit": unit}
+    env = {"ITU_PLAN_STATIC": "1", "ITU_PLAN_DB": url, "ITU_PLAN_USER": user, "PYTHONHASHSEED": "0"}
+    names = notebook_names(source)
+    executed: dict[str, tuple[str | None, str | None]] = {}
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(names)))
+    with (
+        ProcessPoolExecutor(max_workers=workers) as pool,
+        tqdm(total=len(names), unit=" notebooks", desc="Rendering", disable=not progress, file=sys.stderr) as bar,
+    ):
+        futures = {
+            pool.submit(execute_notebook, str(source / f"{name}.ipynb"), parameters, env, timeout): name
+            for name in names
+        }
+        for future in as_completed(futures):
+            name = futures[future]
+            try:
+                executed[name] = future.result()
+            except Exception as exc:  # the worker itself died
+                executed[name] = (None, f"{type(exc).__name__}: {exc}")
+            bar.update(1)
+    result = RenderResult(folder)
+    titles = {}
+    bodies = {}
+    for name in names:
+        notebook_json, error = executed[name]
+        titles[name] = title_of(notebook_json, name.replace("_", " ").title()) if notebook_json else name
+        if notebook_json is not None:
+            bodies[name] = body_html(notebook_json)
+        if error:
+            bodies[name] = error_body(titles[name], error) + bodies.get(name, "")
+        result.pages.append(Page(name, titles[name], error is None, error))
+    published = _publish_data(url, folder)
+    moment = (now or (lambda: dt.datetime.now(dt.UTC)))().astimezone(dt.UTC).replace(microsecond=0)
+    stamp = f'<span class="{TIMESTAMP_MARK}">{moment.isoformat()}</span>'
+    footer = (
+        f"Rendered by {html.escape(user)} at {stamp} from plan version {html.escape(version_name)}, "
+        f"data as of {as_of or 'not set'}; workspace checksum <code>{checksum[:16]}</code>."
+    )
+    nav = [("index.html", "Home")] + [(f"{n}.html", titles[n]) for n in names if n != "index"]
+    for name in names:
+        body = bodies[name]
+        if name == "index":
+            body = _front_matter(result, titles, version_name, as_of, checksum, user, stamp, published) + body
+        target = "index.html" if name == "index" else f"{name}.html"
+        (folder / target).write_text(page(titles[name], body, nav, footer), encoding="utf-8")
+    if "index" not in names:
+        body = _front_matter(result, titles, version_name, as_of, checksum, user, stamp, published)
+        (folder / "index.html").write_text(page("itu-plan reports", body, nav, footer), encoding="utf-8")
+    shutil.copyfile(_plotly_js(), folder / "plotly.min.js")
+    (folder / "site.css").write_text(_site_css(), encoding="utf-8")
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _front_matter(
+    result: RenderResult,
+    titles: dict[str, str],
+    version: str,
+    as_of: dt.date | None,
+    checksum: str,
+    user: str,
+    stamp: str,
+    published: list[str],
+) -> str:
+    items = "".join(
+        f'<li><a href="{p.name}.html">{html.escape(p.title)}</a>'
+        + ("" if p.ok else ' <span class="itu-failed">(failed)</span>')
+        + "</li>"
+        for p in result.pages
+        if p.name != "index"
+    )
+    return (
+        '<section class="itu-front">\n'
+        "<h2>About this publication</h2>\n<dl>"
+        f"<dt>Plan version</dt><dd>{html.escape(version)}</dd>"
+        f"<dt>Data as of</dt><dd>{as_of or 'not set'}</dd>"
+        f"<dt>Rendered</dt><dd>{stamp} by {html.escape(user)}</dd>"
+        f'<dt>Workspace checksum</dt><dd><code class="itu-checksum">{checksum}</code></dd>'
+        '<dt>Data</dt><dd><a href="data/datapackage.json">the public data package</a> '
+        f"({len(published) - 1} files, no personal data) to check every figure</dd></dl>\n"
+        f"<h2>Reports</h2>\n<ul>{items}</ul>\n</section>\n"
+    )
+
+
+def _plotly_js() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or spec.origin is None:
+        raise ItuPlanError("plotly is not installed; it provides plotly.min.js for the rendered pages")
+    return Path(spec.origin).parent / "package_data" / "plotly.min.js"
