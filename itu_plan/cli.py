@@ -225,7 +225,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     folder = apps.notebooks_dir(args.notebooks)
     env = apps.kernel_environment(args.db, args.user)
     print(f"Serving {folder} on http://localhost:{args.port}/ (Ctrl-C to stop)", file=sys.stderr)
-    return apps.run(apps.voila_command(folder, port=args.port, open_browser=not args.no_browser), env)
+    command = apps.voila_command(
+        folder, port=args.port, open_browser=not args.no_browser, pool_size=args.preheat, cull_after=args.cull_after
+    )
+    return apps.run(command, env)
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
@@ -237,10 +240,24 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return apps.run(apps.lab_command(folder, port=args.port, open_browser=not args.no_browser), env)
 
 
-def _serve_arguments(parser: argparse.ArgumentParser, default_port: int | None = 8866) -> None:
+def _lab_arguments(parser: argparse.ArgumentParser, default_port: int | None = None) -> None:
     parser.add_argument("--port", type=int, default=default_port, help="port to listen on")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
     parser.add_argument("--notebooks", metavar="DIR", help="the notebooks folder (default: notebooks/)")
+
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    from itu_plan.apps import CULL_IDLE_SECONDS
+
+    _lab_arguments(parser, 8866)
+    parser.add_argument(
+        "--preheat", type=int, default=1, metavar="N",
+        help="kernels kept running each notebook ahead of visitors (default 1; 0 to save memory)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--cull-after", type=int, default=CULL_IDLE_SECONDS, metavar="SECONDS",
+        help=f"shut down a visitor's kernel idle this long (default {CULL_IDLE_SECONDS})",
+    )  # fmt: skip
 
 
 COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None] | None]] = {}
@@ -266,7 +283,7 @@ COMMANDS["export"] = (cmd_export, _export_arguments)
 COMMANDS["report"] = (cmd_report, _report_arguments)
 COMMANDS["render"] = (cmd_render, _render_arguments)
 COMMANDS["serve"] = (cmd_serve, _serve_arguments)
-COMMANDS["lab"] = (cmd_lab, lambda p: _serve_arguments(p, None))
+COMMANDS["lab"] = (cmd_lab, _lab_arguments)
 
 
 # -- plan versions, users, the audit trail ---------------------------------------------------
