@@ -43,9 +43,16 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
 
 def _open(args: argparse.Namespace, *, create: bool = False) -> Workspace:
+    """The workspace of --db as --user; an existing one must have a current schema,
+    and once it has users, the user must be one of them (exit 3 otherwise)."""
     workspace = Workspace.open(args.db, args.user, create=create)
     if not create:
-        workspace.require_schema()
+        try:
+            workspace.require_schema()
+            workspace.require_user()
+        except BaseException:
+            workspace.close()
+            raise
     return workspace
 
 

@@ -109,6 +109,13 @@ class Workspace:
         if not store.schema_is_current(self.engine):
             raise UsageError(f"the workspace schema at {self} is missing or out of date; run `itu-plan init`")
 
+    def require_user(self) -> None:
+        """Refuse a user who is not defined in a workspace that has users."""
+        from itu_plan.access import role_of
+
+        with self.reading() as session:
+            role_of(session, self.user)
+
     # -- content ------------------------------------------------------------------------
 
     def table_counts(self) -> dict[str, int]:

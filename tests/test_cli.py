@@ -96,3 +96,9 @@ def test_help_lists_every_command() -> None:
     assert result.returncode == 0
     for command in ("init", "demo", "serve", "lab"):
         assert command in result.stdout
+
+
+def test_an_undefined_user_is_refused_once_users_exist(demo_copy: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", demo_copy, "--user", "stranger", "report", "agreements"]) == 3
+    assert "stranger may not use this workspace" in capsys.readouterr().err
+    assert main(["--db", demo_copy, "--user", "auditor", "report", "agreements", "--format", "csv"]) == 0
