@@ -162,7 +162,11 @@ def body_html(notebook_json: str) -> str:
     notebook = nbformat.reads(notebook_json, as_version=4)
     _clean(notebook)
     exporter = HTMLExporter(
-        template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        template_name="basic",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        anchor_link_text="",
     )
     body, _resources = exporter.from_notebook_node(notebook)
     body = re.sub(r'href="([A-Za-z0-9_]+)\.ipynb', r'href="\1.html', body)

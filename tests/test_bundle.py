@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from itu_plan import PermissionDenied, Workspace
+from itu_plan import PermissionDenied, ValidationError, Workspace
 from itu_plan.bundle import export_bundle, import_bundle
 from itu_plan.cli import main
-from itu_plan.model import AuditEvent, CostLine, Unit
+from itu_plan.model import Actual, AuditEvent, CostLine, Unit
 
 HANDMADE = Path(__file__).parent / "data" / "handmade"
 
@@ -137,3 +137,45 @@ def test_sigkill_half_way_leaves_the_workspace_as_before(db_url: str, tmp_path: 
         assert ws.table_counts() == before_counts
         assert ws.checksum() == before
         import_bundle(ws, HANDMADE / "actuals.csv")  # and it is still usable
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["pandas-reader", "csv-reader"])
+def test_large_files_read_the_same_either_way(
+    fast: bool, workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big simple files go through pandas' C parser; any irregularity falls back to the
+    csv module, so problems are reported exactly as for small files."""
+    from itu_plan.bundle import read
+
+    monkeypatch.setattr(read, "FAST_READ_BYTES", 1 if fast else 1 << 40)
+    import_bundle(workspace, HANDMADE)
+    workspace.user = "boss"
+    header = "reference,date,unit_code,activity_code,objective_code,category,amount,funding_source_code\n"
+    rows = [f"B-{n},2006-05-01,GS,,S-01,travel,{n}.{n % 100:02d},RB\n" for n in range(3000)]
+    good = tmp_path / "actuals.csv"
+    good.write_text(header + "".join(rows))
+    assert read.simple_csv(good, 8) is fast
+    import_bundle(workspace, good)
+    with workspace.reading() as s:
+        total = s.scalar(select(func.sum(Actual.amount_centimes)).where(Actual.reference.like("B-%")))
+    assert total == sum(n * 100 + n % 100 for n in range(3000))
+    bad = tmp_path / "more" / "actuals.csv"
+    bad.parent.mkdir()
+    rows = [r.replace("B-", "C-") for r in rows]
+    rows[1500] = "C-1500,2006-05-01,GS\n"  # a short row in the middle
+    rows[2000] = " C-2000,2006-05-01,GS,,S-01,travel,1.005,RB\n"
+    bad.write_text(header + "".join(rows))
+    assert not read.simple_csv(bad, 8)
+    with pytest.raises(ValidationError) as caught:
+        import_bundle(workspace, bad)
+    assert caught.value.lines() == [
+        "actuals.csv:1502:: the row has 3 cells; the header has 8",
+        "actuals.csv:2002:amount: '1.005' has more than two decimals",
+    ]
+
+
+def test_blank_lines_at_the_end_are_not_rows(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "income.csv"
+    path.write_text("reference,date,funding_source_code,amount\nI-1,2006-01-01,VC,5\n\n\n")
+    import_bundle(workspace, HANDMADE / "funding_sources.csv")
+    assert import_bundle(workspace, path)[0].added == 1

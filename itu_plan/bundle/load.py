@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from itu_plan import audit, bulk, summaries
 from itu_plan import model as m
-from itu_plan.bundle.read import RawFile, ReadError, chunks
+from itu_plan.bundle.read import Columns, RawFile, ReadError
 from itu_plan.bundle.spec import BY_NAME, FILES, REFERABLE, Field, FileSpec
 from itu_plan.errors import Problem
 from itu_plan.money import format_scaled, staff_cost
@@ -359,7 +359,7 @@ class Importer:
         self_ref = any(f.ref == spec.name for f in spec.fields)
         size = 1 << 62 if self_ref else CHUNK  # self-references are resolved over the whole file
         try:
-            for first_row, rows in chunks(raw.rows(), size):
+            for first_row, rows in raw.pieces(size):
                 chunk = self._type(spec, name, positions, len(header), first_row, rows)
                 del rows
                 self._rules(chunk)
@@ -384,29 +384,18 @@ class Importer:
 
     def _type(
         self, spec: FileSpec, name: str, positions: dict[str, int], width: int, first_row: int,
-        rows: list[list[str]],
+        piece: list[list[str]] | Columns,
     ) -> Chunk:  # fmt: skip
-        bad: set[int] = set()
-        for i, row in enumerate(rows):
-            if len(row) != width:
-                if not row or not any(c.strip() for c in row):
-                    self._problem(name, first_row + i, "", "the row is empty")
-                else:
-                    self._problem(
-                        name,
-                        first_row + i,
-                        "",
-                        f"the row has {len(row)} cells; the header has {width}",
-                    )
-                bad.add(i)
-        if bad:
-            rows = [row if i not in bad else [""] * width for i, row in enumerate(rows)]
-        transposed = [[row[i] for row in rows] for i in range(width)]
+        bad: set[int]
+        if isinstance(piece, Columns):  # already split into columns, every row complete
+            transposed, bad, size = piece.columns, set(), piece.size
+        else:
+            transposed, bad, size = self._split_rows(name, width, first_row, piece)
         columns: dict[str, list[Any]] = {}
         slow: list[str] = []  # columns that needed the cell-by-cell path
         for f in spec.fields:
             if f.name not in positions:
-                columns[f.name] = [None] * len(rows)
+                columns[f.name] = [None] * size
                 continue
             raw_cells = transposed[positions[f.name]]
             fast = None if bad else fast_column(spec, f, raw_cells)
@@ -422,10 +411,31 @@ class Importer:
                         values[i] = INVALID
                         slow.append(f.name)
             columns[f.name] = values
-        chunk = Chunk(spec, name, first_row, columns, len(rows), bad)
+        chunk = Chunk(spec, name, first_row, columns, size, bad)
         for column in slow:
             chunk.bad.update(i for i, v in enumerate(columns[column]) if v is INVALID)
         return chunk
+
+    def _split_rows(
+        self, name: str, width: int, first_row: int, rows: list[list[str]]
+    ) -> tuple[list[list[str]], set[int], int]:
+        """Columns of ``rows``; rows of the wrong width are problems, blanked out."""
+        bad: set[int] = set()
+        for i, row in enumerate(rows):
+            if len(row) != width:
+                if not row or not any(c.strip() for c in row):
+                    self._problem(name, first_row + i, "", "the row is empty")
+                else:
+                    self._problem(
+                        name,
+                        first_row + i,
+                        "",
+                        f"the row has {len(row)} cells; the header has {width}",
+                    )
+                bad.add(i)
+        if bad:
+            rows = [row if i not in bad else [""] * width for i, row in enumerate(rows)]
+        return [[row[i] for row in rows] for i in range(width)], bad, len(rows)
 
     def _parse_cells(
         self, spec: FileSpec, f: Field, cells: list[str], name: str, first_row: int, bad: set[int]

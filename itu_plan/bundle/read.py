@@ -30,6 +30,18 @@ class ReadError(Exception):
         self.problem = problem
 
 
+#: Files at least this large are read with pandas' C parser when they are simple.
+FAST_READ_BYTES = 4 << 20
+
+
+@dataclass
+class Columns:
+    """A piece of a file already split into columns (every row complete)."""
+
+    columns: list[list[str]]
+    size: int
+
+
 @dataclass
 class RawFile:
     """The header of one bundle file and a way to read its rows, before any typing.
@@ -46,6 +58,19 @@ class RawFile:
     body: list[list[str]] | None = None  # rows held in memory (spreadsheets)
     size_hint: int = 0  # about how many data rows, for progress bars
 
+    def pieces(self, size: int) -> Iterator[tuple[int, list[list[str]] | Columns]]:
+        """(row number of the first row, the rows or their columns) for every ``size`` rows.
+
+        A large file with no quote character whose every line has exactly the
+        header's number of separators is read by pandas' C parser, straight into
+        columns (three times faster); anything else goes through the csv module,
+        which reports every irregularity exactly.
+        """
+        if self.path is not None and self.body is None and simple_csv(self.path, len(self.header)):
+            yield from _fast_pieces(self.path, len(self.header), size)
+        else:
+            yield from chunks(self.rows(), size)
+
     def rows(self) -> Iterator[list[str]]:
         if self.body is not None:
             yield from self.body
@@ -56,11 +81,68 @@ class RawFile:
             reader = csv.reader(handle, strict=True)
             try:
                 next(reader, None)  # the header
-                yield from reader
+                blank: list[list[str]] = []  # empty lines count only if a row follows them
+                for row in reader:
+                    if not row:
+                        blank.append(row)
+                        continue
+                    yield from blank
+                    blank.clear()
+                    yield row
             except UnicodeDecodeError:
                 raise ReadError(_decode_problem(self.filename, self.path.read_bytes())) from None
             except csv.Error as exc:
                 raise ReadError(Problem(self.filename, reader.line_num, "", f"the CSV is malformed: {exc}")) from None
+
+
+def simple_csv(path: Path, width: int) -> bool:
+    """Whether ``path`` is large, UTF-8, has no quotes or carriage returns and
+    ``width - 1`` commas on every line (checked in blocks, in a few MB of memory)."""
+    if width < 1 or path.stat().st_size < FAST_READ_BYTES:
+        return False
+    import codecs
+
+    import numpy as np
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    carry = b""
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(8 << 20)
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError:
+                return False
+            data = carry + block
+            if not block:  # the end; a last line may lack its newline
+                return not data or data.count(b",") == width - 1
+            if b'"' in block or b"\r" in block:
+                return False
+            cut = data.rfind(b"\n") + 1
+            lines, carry = data[:cut], data[cut:]
+            if not lines:
+                continue
+            raw = np.frombuffer(lines, dtype=np.uint8)
+            ends = np.flatnonzero(raw == 10)
+            commas = np.cumsum(raw == 44, dtype=np.int32)
+            per_line = np.diff(np.concatenate(([0], commas[ends])))
+            if not np.all(per_line == width - 1) or np.any(np.diff(np.concatenate(([-1], ends))) == 1):
+                return False  # a line with another number of cells, or an empty line
+
+
+def _fast_pieces(path: Path, width: int, size: int) -> Iterator[tuple[int, Columns]]:
+    import pandas as pd
+
+    reader = pd.read_csv(
+        path, sep=",", header=None, skiprows=1, names=list(range(width)), dtype=str, keep_default_na=False,
+        na_filter=False, quoting=3, engine="c", chunksize=size, encoding="utf-8-sig", index_col=False,
+    )  # fmt: skip
+    first = 2
+    with reader:
+        for frame in reader:
+            count = len(frame)
+            yield first, Columns([frame[i].tolist() for i in range(width)], count)
+            first += count
 
 
 def _decode_problem(filename: str, data: bytes) -> Problem:
