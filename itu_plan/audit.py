@@ -8,15 +8,20 @@ dicts in business-key terms (codes, not ids; money as CHF strings ``"1234.50"``)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from itu_plan.errors import PermissionDenied
 from itu_plan.model import AuditEvent
 
 #: Separates the parts of a composite business key: ``2006-2007 draft/BDT-AFR/S-01/2006/travel``.
 KEY_SEPARATOR = "/"
+#: The action of an event that records a refused attempt (nothing was changed).
+DENIED = "denied"
 
 
 def record_key(*parts: object) -> str:
@@ -62,11 +67,37 @@ def list_events(session: Session, table: str | None = None, key: str | None = No
     return list(session.scalars(query))
 
 
+def record_denied(session: Session, user: str, table: str, key: str | None, *, action: str, reason: str) -> None:
+    """Append a ``denied`` event: ``user`` tried to ``action`` the record and was refused
+    because ``reason``. Nothing else changed, so the caller commits this event on its own."""
+    record(session, user, DENIED, table, key, after={"attempted": action, "reason": reason})
+
+
+@contextmanager
+def denials_recorded(
+    transaction: Callable[[], AbstractContextManager[Session]], table: str, key: str | None
+) -> Iterator[None]:
+    """Audit a refused write: run the block (the write, in its own transaction); if it
+    raises ``PermissionDenied``, append a ``denied`` event in a new ``transaction()``
+    (the write's transaction has rolled back) and re-raise.
+
+    >>> with audit.denials_recorded(ws.transaction, "cost_lines", str(key)):  # doctest: +SKIP
+    ...     with ws.transaction() as session:
+    ...         editing.update_cost_line(session, who, key, row_version, {"amount": "1200.00"})
+    """
+    try:
+        yield
+    except PermissionDenied as refused:
+        with transaction() as session:
+            record_denied(session, refused.user, table, key, action=refused.action, reason=refused.reason)
+        raise
+
+
 def last_event(session: Session, table: str, key: str) -> AuditEvent | None:
-    """The latest audit event of one record, or None."""
+    """The latest audit event that changed one record (refused attempts aside), or None."""
     return session.scalars(
         select(AuditEvent)
-        .where(AuditEvent.table_name == table, AuditEvent.record_key == key)
+        .where(AuditEvent.table_name == table, AuditEvent.record_key == key, AuditEvent.action != DENIED)
         .order_by(AuditEvent.id.desc())
         .limit(1)
     ).first()

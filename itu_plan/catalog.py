@@ -1,0 +1,514 @@
+"""What a workspace offers to choose from, for the apps: plan versions, years,
+units, objectives and the acting user; the editable cost lines of a version; and
+the records behind an early warning.
+
+The widgets build their filter bars, grids and drill-downs from here and never
+query the database themselves. :func:`load` reads everything a filter bar needs
+in one short read transaction; the :class:`Catalog` it returns answers "which
+units are below BDT?" and restricts report tables to a unit, objective or year
+without going back to the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select, union
+from sqlalchemy.orm import aliased
+
+from itu_plan import access, audit, versions
+from itu_plan.editing import CostLineKey
+from itu_plan.errors import NotFound
+from itu_plan.model import (
+    Activity,
+    ActualTotal,
+    BudgetLine,
+    CostLine,
+    FundingSource,
+    Kpi,
+    KpiTarget,
+    Measurement,
+    Member,
+    Objective,
+    PlanVersion,
+    Post,
+    Recruitment,
+    Unit,
+    UnitValue,
+)
+from itu_plan.money import describe_chf, format_scaled, round_half_even
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from itu_plan.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """A plan version as a filter offers it."""
+
+    name: str
+    status: str
+    based_on: str | None
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+    @property
+    def label(self) -> str:
+        """``"2006-2007 draft (draft)"``; the status is left out when the name says it."""
+        return self.name if self.name.endswith(self.status) else f"{self.name} ({self.status})"
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """A unit or an objective in tree order, with its depth below the root (0 at the top)."""
+
+    code: str
+    name: str
+    parent: str | None
+    depth: int
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """The acting user as the apps explain them: role, units, delegation limit."""
+
+    username: str
+    role: str
+    units: tuple[str, ...]
+    delegation_limit: Decimal | None
+    all_units: bool
+
+    @property
+    def can_write(self) -> bool:
+        """Whether they may change plan data at all (a reviewer only reads)."""
+        return self.role in access.WRITERS
+
+    @property
+    def can_approve(self) -> bool:
+        """Whether they may submit and approve versions (within the delegation rule)."""
+        return self.role in ("admin", "manager")
+
+    def describe(self) -> str:
+        """One sentence for the app header, e.g. ``"manager.bdt, manager for BDT
+        (approves changes up to CHF 500,000.00)"``."""
+        units = "all units" if self.all_units else (", ".join(self.units) or "no units")
+        text = {
+            "admin": f"{self.username}, administrator (all units)",
+            "manager": f"{self.username}, manager for {units}",
+            "planner": f"{self.username}, planner for {units}",
+            "reviewer": f"{self.username}, reviewer (read only)",
+        }.get(self.role, f"{self.username} ({self.role})")
+        if self.role == "manager":
+            limit = int((self.delegation_limit or Decimal(0)) * 100)
+            text += f" (approves changes up to {describe_chf(limit)})"
+        return text
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The choices of a filter bar, read once: versions, years, units, objectives."""
+
+    versions: tuple[VersionInfo, ...]
+    years: tuple[int, ...]
+    units: tuple[TreeEntry, ...]
+    objectives: tuple[TreeEntry, ...]
+    as_of: dt.date | None
+    _units_below: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    _objectives_below: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+
+    @property
+    def default_version(self) -> str | None:
+        """The version reports use by default: the latest approved, else the latest."""
+        approved = [v for v in self.versions if v.status == "approved"]
+        chosen = (approved or list(self.versions))[-1:] if self.versions else []
+        return chosen[0].name if chosen else None
+
+    def version(self, name: str) -> VersionInfo:
+        for version in self.versions:
+            if version.name == name:
+                return version
+        raise NotFound("plan version", name)
+
+    def unit(self, code: str) -> TreeEntry:
+        for unit in self.units:
+            if unit.code == code:
+                return unit
+        raise NotFound("unit", code)
+
+    def objective(self, code: str) -> TreeEntry:
+        for objective in self.objectives:
+            if objective.code == code:
+                return objective
+        raise NotFound("objective", code)
+
+    def units_below(self, code: str) -> frozenset[str]:
+        """``code`` and every unit below it (``NotFound`` for an unknown unit)."""
+        self.unit(code)
+        return self._units_below[code]
+
+    def objectives_below(self, code: str) -> frozenset[str]:
+        """``code`` and every objective below it (``NotFound`` for an unknown objective)."""
+        self.objective(code)
+        return self._objectives_below[code]
+
+    def restrict(
+        self,
+        frame: pd.DataFrame,
+        *,
+        unit: str | None = None,
+        objective: str | None = None,
+        year: int | None = None,
+    ) -> pd.DataFrame:
+        """The rows of a report table that belong to ``unit`` (or a unit below it),
+        ``objective`` (or one below it) and ``year``.
+
+        A filter applies only to a table that has its column (``unit_code``,
+        ``objective_code``, ``year``); other tables pass through unchanged. The
+        warnings table is filtered by what each warning's subject names (see
+        :func:`warning_subject`): a warning that names no unit (or no year) is
+        about the whole secretariat and stays. The frame's notes (``attrs``) are kept.
+        """
+        import pandas as pd
+
+        mask = None
+        filters = (
+            ("unit_code", self.units_below(unit) if unit else None),
+            ("objective_code", self.objectives_below(objective) if objective else None),
+            ("year", {year} if year is not None else None),
+        )
+        if {"rule", "subject"} <= set(frame.columns):
+            subjects = [warning_subject(r, s) for r, s in zip(frame["rule"], frame["subject"], strict=True)]
+            for column, allowed in filters:
+                if allowed is not None:
+                    flags = [column not in parts or parts[column] in allowed for parts in subjects]
+                    keep = pd.Series(flags, index=frame.index, dtype=bool)
+                    mask = keep if mask is None else mask & keep
+        for column, allowed in filters:
+            if allowed is None or column not in frame.columns:
+                continue
+            keep = frame[column].isin(list(allowed))
+            mask = keep if mask is None else mask & keep
+        if mask is None:
+            return frame
+        result = frame[mask].reset_index(drop=True)
+        result.attrs.update(frame.attrs)
+        return result
+
+
+def _tree(rows: Iterable[tuple[int, str, str, int | None]]) -> tuple[tuple[TreeEntry, ...], dict[str, frozenset[str]]]:
+    """(entries in depth-first code order, code -> codes of itself and everything below)."""
+    rows = list(rows)
+    by_id = {row_id: (code, name, parent) for row_id, code, name, parent in rows}
+    children: dict[int | None, list[int]] = {}
+    for row_id, _code, _name, parent in sorted(rows, key=lambda r: r[1]):
+        children.setdefault(parent if parent in by_id else None, []).append(row_id)
+    entries: list[TreeEntry] = []
+    below: dict[str, frozenset[str]] = {}
+
+    def walk(row_id: int, depth: int, seen: frozenset[int]) -> frozenset[str]:
+        code, name, parent = by_id[row_id]
+        entries.append(TreeEntry(code, name, by_id[parent][0] if parent in by_id else None, depth))
+        codes = {code}
+        for child in children.get(row_id, []):
+            if child not in seen:  # a cycle in bad data must not hang the app
+                codes |= walk(child, depth + 1, seen | {child})
+        below[code] = frozenset(codes)
+        return below[code]
+
+    for root in children.get(None, []):
+        walk(root, 0, frozenset({root}))
+    return tuple(entries), below
+
+
+def load(workspace: Workspace) -> Catalog:
+    """Everything a filter bar offers, in one read transaction."""
+    with workspace.reading() as session:
+        base = aliased(PlanVersion)
+        versions = tuple(
+            VersionInfo(name, status, based_on)
+            for name, status, based_on in session.execute(
+                select(PlanVersion.name, PlanVersion.status, base.name)
+                .outerjoin(base, base.id == PlanVersion.based_on_id)
+                .order_by(PlanVersion.id)
+            )
+        )
+        years_query = union(
+            select(CostLine.year),
+            select(BudgetLine.year),
+            select(UnitValue.year),
+            select(ActualTotal.year),
+        )
+        years = tuple(sorted(int(y) for y in session.scalars(select(years_query.subquery().c[0]))))
+        units, units_below = _tree(
+            (r[0], r[1], r[2], r[3]) for r in session.execute(select(Unit.id, Unit.code, Unit.name, Unit.parent_id))
+        )
+        objectives, objectives_below = _tree(
+            (r[0], r[1], r[2], r[3])
+            for r in session.execute(select(Objective.id, Objective.code, Objective.title, Objective.parent_id))
+        )
+    return Catalog(versions, years, units, objectives, workspace.as_of, units_below, objectives_below)
+
+
+def current_user(workspace: Workspace) -> UserInfo:
+    """The acting user of ``workspace`` (``PermissionDenied`` for a user the workspace does not know)."""
+    with workspace.reading() as session:
+        who = access.actor(session, workspace.user)
+    limit = who.delegation_limit_centimes
+    return UserInfo(
+        who.username,
+        who.role,
+        who.unit_codes,
+        None if limit is None else Decimal(format_scaled(limit, 2)),
+        who.all_units,
+    )
+
+
+# -- cost lines, for the plan grid ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CostLineRow:
+    """One cost line as the plan grid shows it, with the ``row_version`` an edit must name."""
+
+    key: CostLineKey
+    activity_title: str
+    unit: str
+    objective: str
+    work_months: Decimal | None
+    amount: Decimal
+    row_version: int
+
+    @property
+    def line(self) -> str:
+        """The key without the version: ``"BDT-AFR-001/2006/travel//RB-MS"`` (unique in a version)."""
+        k = self.key
+        return audit.record_key(k.activity, k.year, k.category, k.grade, k.funding_source)
+
+
+def cost_lines(
+    workspace: Workspace,
+    version: str,
+    *,
+    units: Iterable[str] | None = None,
+    objectives: Iterable[str] | None = None,
+    year: int | None = None,
+) -> list[CostLineRow]:
+    """The cost lines of ``version``, optionally only of ``units`` and ``objectives``
+    (codes, taken from the activity) and ``year``, in business-key order."""
+    statement = (
+        select(
+            Activity.code,
+            CostLine.year,
+            CostLine.category,
+            CostLine.grade,
+            FundingSource.code,
+            Activity.title,
+            Unit.code,
+            Objective.code,
+            CostLine.work_months_e2,
+            CostLine.amount_centimes,
+            CostLine.row_version,
+        )
+        .join(PlanVersion, PlanVersion.id == CostLine.version_id)
+        .join(Activity, Activity.id == CostLine.activity_id)
+        .join(Unit, Unit.id == Activity.unit_id)
+        .join(Objective, Objective.id == Activity.objective_id)
+        .join(FundingSource, FundingSource.id == CostLine.funding_source_id)
+        .where(PlanVersion.name == version)
+        .order_by(Activity.code, CostLine.year, CostLine.category, CostLine.grade, FundingSource.code)
+    )
+    if units is not None:
+        statement = statement.where(Unit.code.in_(sorted(units)))
+    if objectives is not None:
+        statement = statement.where(Objective.code.in_(sorted(objectives)))
+    if year is not None:
+        statement = statement.where(CostLine.year == year)
+    with workspace.reading() as session:
+        if session.scalar(select(PlanVersion.id).where(PlanVersion.name == version)) is None:
+            raise NotFound("plan version", version)
+        rows = session.execute(statement).all()
+    return [
+        CostLineRow(
+            CostLineKey(version, activity, year_, category, grade, source),
+            title,
+            unit,
+            objective,
+            None if months is None else Decimal(format_scaled(months, 2)),
+            Decimal(format_scaled(amount, 2)),
+            row_version,
+        )
+        for activity, year_, category, grade, source, title, unit, objective, months, amount, row_version in rows
+    ]
+
+
+# -- early warnings ---------------------------------------------------------------------------
+
+
+def warning_subject(rule: str, subject: str) -> dict[str, Any]:
+    """The parts of a warning's subject (see the rules in CONTRACT.md) by name:
+    ``unit_code``, ``objective_code``, ``year``, ``product_code``, ``kpi_code``,
+    ``vacancy_id``. Parts a rule's subject does not have are absent."""
+    parts = subject.split(audit.KEY_SEPARATOR)
+    if rule == "OVERSPEND" and len(parts) == 3 and parts[2].isdigit():
+        return {"unit_code": parts[0], "objective_code": parts[1] or None, "year": int(parts[2])}
+    if rule.startswith("COST_RECOVERY") and len(parts) == 2 and parts[1].isdigit():
+        return {"product_code": parts[0], "year": int(parts[1])}
+    if rule == "FUNDING_GAP" and subject.isdigit():
+        return {"year": int(subject)}
+    if rule == "KPI_OFF_TRACK":
+        return {"kpi_code": subject}
+    if rule == "RECRUITMENT_DELAY":
+        return {"vacancy_id": subject}
+    return {}
+
+
+def records_behind_warning(
+    workspace: Workspace,
+    rule: str,
+    subject: str,
+    *,
+    version: str | None = None,
+    as_of: dt.date | None = None,
+) -> pd.DataFrame:
+    """The records an early warning is about, as a table: the actuals behind an
+    overspend, the product-year of a cost-recovery imbalance, the financial plan of
+    a year with a funding gap, the measurements and targets of a KPI, the
+    recruitment of a delayed vacancy."""
+    import pandas as pd
+
+    parts = warning_subject(rule, subject)
+    if rule == "OVERSPEND" and parts:
+        return workspace.drill(
+            "budget-vs-actual",
+            {k: parts[k] for k in ("year", "unit_code", "objective_code")},
+            version=version,
+            as_of=as_of,
+        )
+    if rule.startswith("COST_RECOVERY") and parts:
+        frame = workspace.report("cost-recovery", year=parts["year"], as_of=as_of)
+        return frame[frame["product_code"] == parts["product_code"]].reset_index(drop=True)
+    if rule == "FUNDING_GAP" and parts:
+        return workspace.report("financial-plan", version=version, year=parts["year"])
+    with workspace.reading() as session:
+        if rule == "KPI_OFF_TRACK":
+            kpi = session.execute(select(Kpi.id, Kpi.name, Kpi.direction).where(Kpi.code == subject)).first()
+            if kpi is None:
+                raise NotFound("KPI", subject)
+            targets = {
+                year: target
+                for year, target in session.execute(
+                    select(KpiTarget.year, KpiTarget.target).where(KpiTarget.kpi_id == kpi.id)
+                )
+            }
+            rows = [
+                {"kpi_code": subject, "name": kpi.name, "date": date, "value": value,
+                 "target": targets.get(date.year), "direction": kpi.direction}
+                for date, value in session.execute(
+                    select(Measurement.date, Measurement.value)
+                    .where(Measurement.kpi_id == kpi.id, *([Measurement.date <= as_of] if as_of else []))
+                    .order_by(Measurement.date)
+                )
+            ]  # fmt: skip
+            return pd.DataFrame(rows, columns=["kpi_code", "name", "date", "value", "target", "direction"])
+        if rule == "RECRUITMENT_DELAY":
+            rows = [
+                dict(zip(("vacancy_id", "post_number", "grade", "unit_code", "notice_date", "closing_date",
+                          "selection_date", "eod_date"), row, strict=True))
+                for row in session.execute(
+                    select(Recruitment.vacancy_id, Post.post_number, Post.grade, Unit.code, Recruitment.notice_date,
+                           Recruitment.closing_date, Recruitment.selection_date, Recruitment.eod_date)
+                    .join(Post, Post.id == Recruitment.post_id)
+                    .join(Unit, Unit.id == Post.unit_id)
+                    .where(Recruitment.vacancy_id == subject)
+                )
+            ]  # fmt: skip
+            columns = ["vacancy_id", "post_number", "grade", "unit_code", "notice_date", "closing_date",
+                       "selection_date", "eod_date"]  # fmt: skip
+            return pd.DataFrame(rows, columns=columns)
+    raise NotFound(f"records behind the {rule} warning", subject)
+
+
+# -- figures a scenario starts from -----------------------------------------------------------
+
+
+def unit_values(workspace: Workspace) -> dict[tuple[int, str], Decimal]:
+    """The value of a contributory unit in CHF per (year, member type)."""
+    with workspace.reading() as session:
+        return {
+            (year, kind): Decimal(format_scaled(value, 2))
+            for year, kind, value in session.execute(
+                select(UnitValue.year, UnitValue.member_type, UnitValue.value_centimes).order_by(
+                    UnitValue.year, UnitValue.member_type
+                )
+            )
+        }
+
+
+@dataclass(frozen=True)
+class ApprovalFacts:
+    """What approving a version would mean: its status, base, and the change against
+    the base that the delegation rule measures (see :func:`itu_plan.versions.change_against_base`)."""
+
+    version: str
+    status: str
+    base: str | None
+    change: Decimal
+    units_touched: tuple[str, ...]
+
+
+def approval_facts(workspace: Workspace, version: str) -> ApprovalFacts:
+    """The figures the delegation rule looks at for ``version``."""
+    with workspace.reading() as session:
+        found = versions.get_version(session, version)
+        change = versions.change_against_base(session, found)
+        return ApprovalFacts(
+            found.name,
+            found.status,
+            change.base,
+            Decimal(format_scaled(change.amount_centimes, 2)),
+            tuple(sorted(change.units.values())),
+        )
+
+
+def contributions(workspace: Workspace) -> pd.DataFrame:
+    """Contributions by year, member type and region: members, contributory units and
+    the amount they pay (units x the unit value of the year and member type).
+
+    Each row is rounded half-even to the centime once; the financial plan rounds
+    the total of each member type once, so the rows of a type may differ from its
+    ``*_contributions`` line by a few centimes.
+    """
+    import pandas as pd
+
+    with workspace.reading() as session:
+        groups = session.execute(
+            select(Member.type, Member.region, func.count(), func.coalesce(func.sum(Member.units_e4), 0))
+            .where(Member.units_e4.is_not(None))
+            .group_by(Member.type, Member.region)
+            .order_by(Member.type, Member.region)
+        ).all()
+        values = session.execute(
+            select(UnitValue.year, UnitValue.member_type, UnitValue.value_centimes).order_by(
+                UnitValue.year, UnitValue.member_type
+            )
+        ).all()
+    rows = []
+    for year, kind, value in values:
+        for member_type, region, members, units_e4 in groups:
+            if member_type != kind:
+                continue
+            centimes = round_half_even(Fraction(int(units_e4 or 0) * int(value), 10_000))
+            rows.append(
+                (year, member_type, region, int(members), Decimal(format_scaled(int(units_e4 or 0), 4)),
+                 Decimal(format_scaled(centimes, 2)))
+            )  # fmt: skip
+    return pd.DataFrame(rows, columns=["year", "member_type", "region", "members", "units", "amount"])

@@ -1,0 +1,238 @@
+"""Headless tests of the composites that show figures: set values, click, assert what
+they show and what lands in the error banner. The demo workspace on SQLite (and, for
+the filters and headline figures, PostgreSQL)."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+import widgets
+from itu_plan import UsageError, Workspace
+from tests.widgets_support import demo_url, pg_demo_template  # noqa: F401
+from widgets import charts
+from widgets.error_banner import UNEXPECTED, ErrorBanner
+from widgets.kpi_cards import HEADLINES
+
+
+@pytest.fixture
+def app(demo_copy: str) -> widgets.App:
+    return widgets.App.open(demo_copy, user="manager.bdt")
+
+
+def _sum(frame: Any, column: str) -> Decimal:
+    return sum(frame[column], Decimal(0))
+
+
+# -- the error banner -------------------------------------------------------------------------------
+
+
+def test_error_banner_shows_plain_words_and_never_a_traceback() -> None:
+    banner = ErrorBanner()
+    assert banner.layout.display == "none"
+
+    def refused() -> None:
+        raise UsageError("cannot save cost line X: amount 'abc' is not a number")
+
+    banner.guard(refused)()
+    assert banner.message == "cannot save cost line X: amount 'abc' is not a number"
+    assert banner.layout.display == "flex" and "is not a number" in banner._text.value
+
+    def broken() -> None:
+        raise KeyError("internal detail")
+
+    banner.guard(broken)()
+    assert banner.message == UNEXPECTED and "KeyError" not in banner._text.value and "Traceback" not in banner.message
+    banner._dismiss.click()
+    assert banner.message == "" and banner.layout.display == "none"
+
+    called = []
+    banner.show("the line changed", action=("Reload", lambda: called.append(1)))
+    assert banner.action == "Reload" and banner._act.layout.display == "flex"
+    banner._act.click()
+    assert called == [1] and banner.message == "" and banner.action == ""
+    assert banner.guard(lambda: 42)() == 42
+
+
+# -- filters and headline figures ---------------------------------------------------------------------
+
+
+def test_filter_bar_offers_the_catalog_and_checks_url_values(demo_url: str) -> None:
+    app = widgets.App.open(demo_url, user="manager.bdt")
+    bar = widgets.FilterBar(app, version=None, year="2006", unit="BDT")
+    assert (bar.version, bar.year, bar.unit, bar.objective) == ("2006-2007 approved", 2006, "BDT", None)
+    assert bar.banner.message == ""
+    assert [v for _label, v in bar.selects["version"].options] == [v.name for v in app.catalog.versions]
+    assert bar.selects["year"].options[0] == ("All years", "") and bar.selects["unit"].value == "BDT"
+    bar.selects["unit"].value = "BR"
+    bar.selects["year"].value = ""
+    assert (bar.unit, bar.year) == ("BR", None)
+    bar.objective = "ITU-R.1"
+    assert bar.selects["objective"].value == "ITU-R.1"
+
+    bad = widgets.FilterBar(app, version="2099 plan", year="1999", unit="<script>", objective="S-99")
+    assert (bad.version, bad.year, bad.unit, bad.objective) == ("2006-2007 approved", None, None, None)
+    assert "there is no plan version '2099 plan'" in bad.banner.message
+    assert "there is no unit '<script>'" in bad.banner.message and "&lt;script&gt;" in bad.banner._text.value
+    assert widgets.FilterBar(app, prefer_draft=True).version == "2006-2007 draft"
+    assert "Unit: <b>all units</b>" in bad.static_html()
+
+
+def test_kpi_cards_equal_the_reports_and_follow_the_filters(demo_url: str) -> None:
+    app = widgets.App.open(demo_url, user="manager.bdt")
+    bar = widgets.FilterBar(app)
+    cards = widgets.KpiCards(app, bar, ["budget", "actual", "execution_rate", "warnings", "balance"])
+    with Workspace.open(demo_url, user="admin") as ws:
+        bva = ws.report("budget-vs-actual")
+        plan = ws.report("financial-plan")
+        warnings = ws.report("warnings")
+    budget, actual = _sum(bva, "budget"), _sum(bva, "actual")
+    assert cards.values == {
+        "budget": f"{budget}",
+        "actual": f"{actual}",
+        "execution_rate": f"{(actual / budget).quantize(Decimal('0.0001'))}",
+        "warnings": str(len(warnings)),
+        "balance": f"{_sum(plan[plan['line'] == 'balance'], 'amount')}",
+    }
+    assert f'data-figure="budget" data-value="{budget}"' in cards.static_html()
+    bar.unit = "BDT"
+    bar.year = 2006
+    scoped = app.catalog.restrict(bva, unit="BDT", year=2006)
+    assert cards.values["budget"] == f"{_sum(scoped, 'budget')}" != f"{budget}"
+    assert 'data-unit="BDT" data-objective=""' in cards.static_html() and 'data-year="2006"' in cards.static_html()
+    with pytest.raises(ValueError, match="unknown headline"):
+        widgets.KpiCards(app, bar, ["nope"])
+    assert all(h.aggregate in ("sum", "count", "ratio") for h in HEADLINES.values())
+
+
+def test_every_headline_figure_computes_on_the_demo(app: widgets.App) -> None:
+    cards = widgets.KpiCards(app, widgets.FilterBar(app), list(HEADLINES))
+    assert cards.banner.message == ""
+    assert cards.values["women_share"] == "0.3860" and cards.values["agreements"] == "12"
+    assert cards.values["recovery_rate"] and cards.values["plan_cost"].endswith(".74")
+
+
+# -- charts and tables ----------------------------------------------------------------------------------
+
+
+def test_report_chart_draws_the_report_and_redraws_on_a_filter_change(app: widgets.App) -> None:
+    bar = widgets.FilterBar(app)
+    chart = widgets.ReportChart(app, bar, "budget-vs-actual")
+    (output,) = chart.output.outputs
+    figure = output["data"][charts.MIME]
+    budget = next(t for t in figure["data"] if t["name"] == "Budget")
+    bva = app.report("budget-vs-actual", version=bar.version)
+    assert sum(budget["y"]) == pytest.approx(float(_sum(bva, "budget")))
+    assert "BR-SSD" in budget["x"]
+    bar.unit = "BDT-AFR"  # one unit: the chart goes by objective
+    budget = next(t for t in chart.output.outputs[0]["data"][charts.MIME]["data"] if t["name"] == "Budget")
+    assert budget["x"] and all(x.startswith(("ITU-D", "S-")) for x in budget["x"])
+    bar.unit, bar.objective = "BR", "ITU-D.1"
+    assert (
+        chart.output.outputs[0]["data"][charts.MIME]["layout"]["annotations"][0]["text"] == "No data for this selection"
+    )
+    assert chart.banner.message == ""
+    html = chart.static_html()
+    assert f'id="{chart.div_id}"' in html and "Plotly.newPlot" in html and "http" not in html
+    with pytest.raises(ValueError, match="unknown chart"):
+        widgets.ReportChart(app, bar, "pie-in-the-sky")
+
+
+@pytest.mark.parametrize("chart", sorted(charts.CHARTS))
+def test_every_chart_builds_from_the_demo(app: widgets.App, chart: str) -> None:
+    from itu_plan import catalog
+
+    bar = widgets.FilterBar(app)
+    source = (lambda: catalog.contributions(app.workspace)) if not charts.CHARTS[chart].report else None
+    view = widgets.ReportChart(app, bar, chart, source=source)
+    assert view.banner.message == ""
+    assert view.figure is not None and view.figure.data, chart
+    assert view.figure.layout.title.text
+
+
+def test_report_table_shows_the_filtered_rows_with_totals(app: widgets.App) -> None:
+    bar = widgets.FilterBar(app, unit="TSB")
+    table = widgets.ReportTable(app, bar, "budget-vs-actual", totals=["budget", "actual"])
+    expected = app.catalog.restrict(app.report("budget-vs-actual", version=bar.version), unit="TSB")
+    assert table.rows == len(expected) == table.body.value.count("<tr>") - 2  # header and total rows
+    assert table.table()["budget"].tolist() == expected["budget"].tolist()
+    total = f"{_sum(expected, 'budget'):,.2f}"
+    assert f'<td class="itu-num">{total}</td>' in table.body.value
+    bar.year = 2004
+    assert table.rows == len(app.catalog.restrict(expected, year=2004))
+    fin = widgets.ReportTable(app, bar, "financial-plan")
+    assert "Assessed contributions (Member States)" in fin.body.value
+    with pytest.raises(ValueError):
+        widgets.ReportTable(app, bar)
+
+
+def test_warnings_list_drills_into_the_records_behind_a_warning(app: widgets.App) -> None:
+    bar = widgets.FilterBar(app, unit="BDT", year=2006)
+    view = widgets.WarningsList(app, bar)
+    assert view.count == len(view.table()) > 0
+    overspend = next(v for _label, v in view.drill_select.options if v and v.startswith("OVERSPEND BDT"))
+    view.drill_select.value = overspend
+    records = view.drilled_records()
+    assert view.drilled == overspend and records is not None and len(records) > 0
+    assert set(records.columns) >= {"reference", "date", "amount"}
+    assert "records behind OVERSPEND" in view.records.value
+    only = widgets.WarningsList(app, bar, rules=["RECRUITMENT_DELAY"], severities=["high"])
+    assert set(only.table()["rule"]) == {"RECRUITMENT_DELAY"} and set(only.table()["severity"]) == {"high"}
+    delay = only.drill_select.options[1][1]
+    only.drill_select.value = delay
+    assert only.drilled_records() is not None and only.drilled_records()["eod_date"].isna().all()  # type: ignore[index]
+    bar.unit = "BR"  # the overspend in BDT is no longer listed: its drill-down closes
+    assert view.drilled == "" and view.records.value == "" and view.drilled_records() is None
+    assert only.drilled == delay  # a recruitment delay names no unit: it stays
+    assert only.banner.message == "" and view.banner.message == ""
+
+
+def test_export_button_downloads_what_is_shown(app: widgets.App) -> None:
+    bar = widgets.FilterBar(app, unit="BDT", year=2006)
+    table = widgets.ReportTable(app, bar, "budget-vs-actual")
+    export = widgets.ExportButton(app, table, "budget-vs-actual")
+    export.button.click()
+    assert export.filename == "budget-vs-actual.csv"
+    rows = list(csv.DictReader(io.StringIO(export.data.decode())))
+    assert len(rows) == table.rows and rows[0]["budget"] == f"{table.table()['budget'][0]}"
+    assert "data:text/csv;charset=utf-8;base64," in export.link.value
+    href = export.link.value.split('href="', 1)[1].split('"', 1)[0]
+    assert base64.b64decode(href.split(",", 1)[1]) == export.data
+    export.choice.value = "xlsx"
+    export.button.click()
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(io.BytesIO(export.data)).active
+    assert sheet is not None and sheet.max_row == table.rows + 1
+    assert export.filename == "budget-vs-actual.xlsx" and export.banner.message == ""
+    assert 'download="budget-vs-actual.csv"' in export.static_html()
+
+
+# -- page furniture ------------------------------------------------------------------------------------
+
+
+def test_header_directory_and_row(app: widgets.App) -> None:
+    header = widgets.AppHeader(app, "Budget monitoring")
+    assert "Signed in as manager.bdt, manager for BDT" in header.html.value and "<style>" in header.html.value
+    assert "Signed in" not in header.static_html() and "2007-06-30" in header.static_html()
+    entries = [("budget_monitoring", "Budget monitoring", "Budget against actual")]
+    directory = widgets.AppDirectory(app, entries, parameters={"unit": "BDT", "year": 2006, "version": None})
+    assert 'href="budget_monitoring.ipynb?unit=BDT&amp;year=2006"' in directory.html.value
+    assert 'href="budget_monitoring.html"' in directory.static_html()
+    row = widgets.Row(header, directory)
+    assert row.static_html().startswith('<div class="itu-row"><div>') and "itu-directory" in row.static_html()
+
+
+def test_parameters_come_from_the_query_string_under_voila(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = {"db_url": None, "version": None, "year": None, "unit": None}
+    assert widgets.parameters(defaults) == defaults  # not under Voilà: the notebook's values
+    got = widgets.parameters(defaults, query="unit=BDT&year=2006&db_url=sqlite:///evil.db&x=1&version=")
+    assert got == {"db_url": None, "version": None, "year": "2006", "unit": "BDT"}
+    monkeypatch.setenv("VOILA_PREHEAT", "False")  # what Voilà sets in the kernels it starts
+    monkeypatch.setenv("QUERY_STRING", "year=2005&unit=TSB")
+    assert widgets.parameters(defaults) == {"db_url": None, "version": None, "year": "2005", "unit": "TSB"}

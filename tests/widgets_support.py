@@ -1,0 +1,173 @@
+"""Fixtures and helpers of the widget, catalog and notebook tests.
+
+``demo_url`` is a private, writable copy of the scale-1 demo workspace, once on
+SQLite and once on PostgreSQL (a clone of a template database built once per
+session, so each test starts from the same content).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import html
+import io
+import itertools
+import os
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from itu_plan import Workspace, audit
+from itu_plan.demo import build_demo_workspace
+from tests.pg import PostgresServer
+
+_clones = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_demo_template(postgres: PostgresServer) -> str:
+    """The name of a PostgreSQL database holding the demo workspace (never used directly)."""
+    url = postgres.new_database()
+    with Workspace.open(url, user="tester", create=True) as ws:
+        build_demo_workspace(ws, progress=False)
+    from sqlalchemy.engine import make_url
+
+    return str(make_url(url).database)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def demo_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A private copy of the demo workspace on each backend."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("demo_copy")
+        return
+    import psycopg
+
+    server: PostgresServer = request.getfixturevalue("postgres")
+    template = request.getfixturevalue("pg_demo_template")
+    name = f"w{os.getpid()}_{next(_clones)}"
+    with psycopg.connect(f"host={server.socket} user=postgres dbname=postgres", autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield server.url(name)
+
+
+def events(url: str, table: str | None = None, key: str | None = None) -> list[tuple[Any, ...]]:
+    """(user, action, key, after) of the audit events, oldest first."""
+    with Workspace.open(url, user="admin") as ws, ws.reading() as session:
+        return [(e.username, e.action, e.record_key, e.after) for e in audit.list_events(session, table, key)]
+
+
+# -- headline figures of static pages, checked against `itu-plan report --format csv` ----------------
+
+_FIGURE = re.compile(r"<div class=\"itu-kpi[^\"]*\"((?: [a-z-]+=\"[^\"]*\")+)>")
+_ATTR = re.compile(r' ([a-z-]+)="([^"]*)"')
+
+
+def headline_figures(page: str) -> list[dict[str, str]]:
+    """The ``data-*`` attributes of every headline figure in ``page``."""
+    return [
+        {k.removeprefix("data-"): html.unescape(v) for k, v in _ATTR.findall(match)} for match in _FIGURE.findall(page)
+    ]
+
+
+def report_csv(url: str, name: str, version: str) -> list[dict[str, str]]:
+    """``itu-plan --db URL report NAME --version V --format csv``, parsed."""
+    from itu_plan.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["--db", url, "--user", "admin", "report", name, "--version", version, "--format", "csv"])
+    assert code == 0, out.getvalue()
+    return list(csv.DictReader(io.StringIO(out.getvalue())))
+
+
+def recompute(url: str, figure: dict[str, str], cat: Any) -> str:
+    """A headline figure recomputed from the CSV output as its attributes describe it."""
+    from itu_plan import catalog
+
+    rows = report_csv(url, figure["report"], figure["version"])
+    year, unit, objective = figure["year"], figure["unit"], figure["objective"]
+
+    def keep(row: dict[str, str]) -> bool:
+        if "rule" in row:  # a warning: what its subject names
+            parts = catalog.warning_subject(row["rule"], row["subject"])
+            return (not year or str(parts.get("year", year)) == year) and (
+                not unit or parts.get("unit_code", unit) in cat.units_below(unit)
+            )
+        return (
+            (not year or "year" not in row or row["year"] == year)
+            and (not unit or "unit_code" not in row or row["unit_code"] in cat.units_below(unit))
+            and (
+                not objective or "objective_code" not in row or row["objective_code"] in cat.objectives_below(objective)
+            )
+        )
+
+    rows = [r for r in rows if keep(r)]
+    for pair in filter(None, figure["where"].split("&")):
+        column, value = pair.split("=", 1)
+        rows = [r for r in rows if r[column] == value]
+    if figure["aggregate"] == "count":
+        return str(len(rows))
+    if figure["aggregate"] == "sum":
+        total = sum((Decimal(r[figure["column"]] or 0) for r in rows), Decimal(0))
+        return str(total)
+    top, bottom = (sum((Decimal(r[c] or 0) for r in rows), Decimal(0)) for c in figure["column"].split("/"))
+    return "" if bottom == 0 else str((top / bottom).quantize(Decimal("0.0001"), ROUND_HALF_EVEN))
+
+
+# -- `itu-plan serve` in the background, stopped with everything it started -------------------------
+
+
+def _descendants(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-eo", "pid,ppid"], capture_output=True, text=True, check=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in out.splitlines()[1:]:
+        child, parent = (int(x) for x in line.split())
+        children.setdefault(parent, []).append(child)
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def served(db_url: str, user: str, log: Path, *extra: str) -> Iterator[str]:
+    """`itu-plan serve` as ``user`` in the background (see ``tests.conftest.serving``); yields
+    the base URL. On exit it stops Voilà and its kernels too: terminating `itu-plan serve`
+    alone leaves the Voilà process it runs (and every kernel) behind."""
+    from tests.conftest import start_serve, wait_until_up
+
+    process, base = start_serve(db_url, user, log, *extra)
+    try:
+        wait_until_up(process, base, log)
+        yield base
+    finally:
+        tree = _descendants(process.pid)
+        for pid in [*tree[:1], process.pid]:  # Voilà shuts its kernels down on SIGTERM
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while any(_alive(p) for p in [process.pid, *tree]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for pid in [*tree, process.pid]:
+            if _alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        process.wait(timeout=20)

@@ -1,0 +1,123 @@
+"""The app context a notebook opens once and hands to every composite: the
+workspace, its catalog, the acting user, and the report tables read so far
+(each report is queried once per version and then filtered in memory)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import traitlets
+
+from itu_plan import Workspace, access, audit
+from itu_plan import catalog as catalogs
+from itu_plan.catalog import Catalog, UserInfo
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy.orm import Session
+
+    from itu_plan.access import Actor
+
+T = TypeVar("T")
+
+
+def _preload() -> None:
+    """Import what every page needs now; in a preheated Voilà kernel (which runs the
+    notebook before anyone asks for it) also what most pages need, so that the
+    visitor does not wait for it."""
+    import pandas  # noqa: F401  (every report is a DataFrame)
+
+    if os.environ.get("VOILA_PREHEAT") == "True":
+        import plotly.graph_objects  # noqa: F401
+        import voila.utils  # noqa: F401  (waits for the request: see widgets.parameters)
+
+
+class App(traitlets.HasTraits):
+    """What the composites of one notebook share.
+
+    ``revision`` goes up whenever the app changed the workspace (an edit, an
+    approval): composites that show derived figures observe it and refresh;
+    ``versions_revision`` when a version changed status.
+    """
+
+    revision = traitlets.Int(0)
+    #: goes up when plan versions changed status (a submit, an approval)
+    versions_revision = traitlets.Int(0)
+
+    def __init__(self, workspace: Workspace, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.workspace = workspace
+        self._catalog: Catalog | None = None
+        self._user: UserInfo | None = None
+        self._reports: dict[tuple[Any, ...], pd.DataFrame] = {}
+        self._ids: dict[str, itertools.count[int]] = {}
+
+    @classmethod
+    def open(cls, db_url: str | None = None, *, user: str | None = None) -> App:
+        """Open the workspace at ``db_url`` (default ``ITU_PLAN_DB``) as ``user`` (default
+        ``ITU_PLAN_USER``, ...); a user the workspace does not know is refused."""
+        workspace = Workspace.open(db_url, user)
+        workspace.require_schema()
+        workspace.require_user()
+        _preload()
+        return cls(workspace)
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = catalogs.load(self.workspace)
+        return self._catalog
+
+    @property
+    def user(self) -> UserInfo:
+        if self._user is None:
+            self._user = catalogs.current_user(self.workspace)
+        return self._user
+
+    def report(self, name: str, **options: Any) -> pd.DataFrame:
+        """Report ``name`` (see ``Workspace.report``), read once per set of options.
+
+        The frame is shared: callers filter it (``Catalog.restrict``) and never change it.
+        """
+        key = (name, *sorted((k, repr(v)) for k, v in options.items() if v is not None))
+        if key not in self._reports:
+            self._reports[key] = self.workspace.report(name, **{k: v for k, v in options.items() if v is not None})
+        return self._reports[key]
+
+    def contents(self) -> pd.DataFrame:
+        """Rows per table of the workspace (``Workspace.table_counts``) as a table."""
+        import pandas as pd
+
+        counts = self.workspace.table_counts()
+        return pd.DataFrame({"table": list(counts), "rows": list(counts.values())})
+
+    def changed(self, *, versions: bool = False) -> None:
+        """The app changed the workspace: forget the reports read so far (and the
+        versions, after a submit or approve) and tell the composites."""
+        self._reports.clear()
+        if versions:
+            self._catalog = None
+            self.versions_revision += 1
+        self.revision += 1
+
+    def next_id(self, prefix: str) -> str:
+        """``"itu-chart-1"``, ``"itu-chart-2"`` ...: ids that are the same in every run
+        of the same notebook (static pages must not differ between renders)."""
+        counter = self._ids.setdefault(prefix, itertools.count(1))
+        return f"itu-{prefix}-{next(counter)}"
+
+    def write(self, table: str, key: str | None, change: Callable[[Session, Actor], T]) -> T:
+        """Run ``change(session, actor)`` in one write transaction as the acting user.
+
+        A refusal (``PermissionDenied``) is appended to the audit trail as a
+        ``denied`` event in a transaction of its own, then raised: a forged
+        widget message leaves a trace even though it changed nothing.
+        """
+        with (
+            audit.denials_recorded(self.workspace.transaction, table, key),
+            self.workspace.transaction() as session,
+        ):
+            return change(session, access.actor(session, self.workspace.user))

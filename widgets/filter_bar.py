@@ -1,0 +1,179 @@
+"""FilterBar: plan version, year, unit and objective, the filters other composites follow."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+import traitlets
+
+from itu_plan import NotFound
+from widgets.base import Composite
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from widgets.app import App
+
+FIELDS = ("version", "year", "unit", "objective")
+INDENT = "\u2003"
+#: The dropdowns' value for "all" (an ipywidgets Dropdown shows nothing for a None value).
+ALL = ""
+
+
+def _to_trait(value: Any) -> Any:
+    return None if value == ALL else value
+
+
+def _to_select(value: Any) -> Any:
+    return ALL if value is None else value
+
+
+class FilterBar(Composite):
+    """Dropdowns for the plan version, year, unit and objective.
+
+    The public state is four traitlets (``version``: a version name; ``year``,
+    ``unit``, ``objective``: None for all). Initial values may come from a URL,
+    so they are checked: an unknown one is reported in the banner and ignored.
+    Composites follow the bar with :meth:`on_change` and read it with
+    :meth:`report` / :meth:`restrict`.
+    """
+
+    version = traitlets.Unicode(allow_none=True)
+    year = traitlets.Int(allow_none=True)
+    unit = traitlets.Unicode(allow_none=True)
+    objective = traitlets.Unicode(allow_none=True)
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        version: str | None = None,
+        year: int | str | None = None,
+        unit: str | None = None,
+        objective: str | None = None,
+        fields: Iterable[str] = FIELDS,
+        prefer_draft: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(app, **kwargs)
+        self.fields = tuple(f for f in FIELDS if f in set(fields))
+        cat = app.catalog
+        problems: list[str] = []
+        default = cat.default_version
+        if prefer_draft:
+            drafts = [v.name for v in cat.versions if v.is_draft]
+            default = drafts[-1] if drafts else default
+        self.version = self._checked(problems, "version", version, lambda v: cat.version(v).name) or default
+        self.year = self._checked(problems, "year", year, self._year)
+        self.unit = self._checked(problems, "unit", unit, lambda u: cat.unit(u).code)
+        self.objective = self._checked(problems, "objective", objective, lambda o: cat.objective(o).code)
+
+        style = {"description_width": "initial"}
+        narrow = w.Layout(width="auto", min_width="180px")
+        wide = w.Layout(width="auto", min_width="220px", max_width="420px")
+        choices = {
+            "version": ("Plan version", [(v.label, v.name) for v in cat.versions], narrow),
+            "year": ("Year", [("All years", ALL)] + [(str(y), y) for y in cat.years], narrow),
+            "unit": (
+                "Unit",
+                [("All units", ALL)] + [(f"{INDENT * u.depth}{u.code} — {u.name}", u.code) for u in cat.units],
+                wide,
+            ),
+            "objective": (
+                "Objective",
+                [("All objectives", ALL)]
+                + [(f"{INDENT * o.depth}{o.code} — {o.name}", o.code) for o in cat.objectives],
+                wide,
+            ),
+        }
+        #: the dropdowns shown (one per field), by field
+        self.selects: dict[str, w.Dropdown] = {}
+        for name in self.fields:
+            description, options, layout = choices[name]
+            select = w.Dropdown(
+                description=description,
+                options=options,
+                value=_to_select(getattr(self, name)),
+                layout=layout,
+                style=style,
+            )
+            traitlets.link((select, "value"), (self, name), transform=(_to_trait, _to_select))
+            self.selects[name] = select
+        self.children = (
+            [
+                self.banner,
+                w.HBox(list(self.selects.values()), layout=w.Layout(flex_flow="row wrap")),
+            ]
+            if self.selects
+            else [self.banner]
+        )
+        if problems:
+            self.banner.show("; ".join(problems))
+        app.observe(self.guard(self._on_versions), names="versions_revision")
+
+    def _on_versions(self, _change: Any = None) -> None:
+        """Versions changed status: show their new labels (the choice stays)."""
+        if "version" in self.selects:
+            with self.hold_trait_notifications():
+                value = self.selects["version"].value
+                self.selects["version"].options = [(v.label, v.name) for v in self.app.catalog.versions]
+                self.selects["version"].value = value
+
+    @staticmethod
+    def _checked(problems: list[str], name: str, value: Any, check: Callable[[Any], Any]) -> Any:
+        if value is None or value == "":
+            return None
+        try:
+            return check(value)
+        except NotFound as exc:
+            problems.append(f"{exc}; showing all instead" if name != "version" else f"{exc}; showing the default")
+            return None
+
+    def _year(self, value: int | str) -> int:
+        text = str(value).strip()
+        if not text.isdigit() or int(text) not in self.app.catalog.years:
+            raise NotFound("year with plan or execution data", text)
+        return int(text)
+
+    # -- for the composites that follow the bar ---------------------------------------------
+
+    def on_change(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` whenever a filter changes."""
+        self.observe(lambda _change: callback(), names=list(FIELDS))
+
+    def report(self, name: str, **options: Any) -> pd.DataFrame:
+        """Report ``name`` for the chosen version, restricted to the chosen year, unit
+        and objective where the report has those columns."""
+        return self.restrict(self.app.report(name, version=self.version, **options))
+
+    def restrict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return self.app.catalog.restrict(frame, unit=self.unit, objective=self.objective, year=self.year)
+
+    def state(self) -> dict[str, Any]:
+        """The filters as data attributes of static HTML need them."""
+        return {name: getattr(self, name) for name in FIELDS}
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(label, value) pairs people read: ``("Unit", "BDT — Telecommunication ...")``."""
+        cat = self.app.catalog
+        parts = []
+        for name in self.fields:
+            if name == "version":
+                version = cat.version(self.version) if self.version else None
+                parts.append(("Plan version", version.label if version else "none"))
+            elif name == "year":
+                parts.append(("Year", str(self.year) if self.year is not None else "all years"))
+            elif name == "unit":
+                unit = cat.unit(self.unit) if self.unit else None
+                parts.append(("Unit", f"{unit.code} — {unit.name} and units below" if unit else "all units"))
+            else:
+                objective = cat.objective(self.objective) if self.objective else None
+                parts.append(("Objective", f"{objective.code} — {objective.name}" if objective else "all objectives"))
+        return parts
+
+    def static_html(self) -> str:
+        text = " · ".join(f"{html.escape(k)}: <b>{html.escape(v)}</b>" for k, v in self.describe())
+        return f'{self.banner.static_html()}<div class="itu-filters">{text}</div>'

@@ -1,0 +1,192 @@
+"""KpiCards: the headline figures of a page (budget, actual, execution rate, warnings ...)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+import traitlets
+
+from widgets import format as fmt
+from widgets.base import Composite
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from widgets.app import App
+    from widgets.filter_bar import FilterBar
+
+
+@dataclass(frozen=True)
+class Headline:
+    """How a headline figure is computed from one report, so that anyone can check it
+    against ``itu-plan report NAME --format csv``: keep the rows matching ``where``,
+    then ``sum`` the ``column``, ``count`` the rows, or take the ``ratio`` of the
+    sums of the two columns ``numerator/denominator`` (four decimals, half-even)."""
+
+    label: str
+    report: str
+    aggregate: str  # sum | count | ratio
+    column: str = ""
+    kind: str = "money"  # money | ratio | int
+    where: Mapping[str, str] = field(default_factory=dict)
+    note: str = ""
+    #: "low" when a small value is good news (warnings), "high" when a large one is
+    good: str = ""
+
+    def compute(self, frame: pd.DataFrame) -> Decimal | int | None:
+        for column, value in self.where.items():
+            frame = frame[frame[column].astype(str) == value]
+        if self.aggregate == "count":
+            return len(frame)
+        if self.aggregate == "sum":
+            total = sum((v for v in frame[self.column] if v is not None), Decimal(0))
+            return total if self.kind != "int" else int(total)
+        numerator, denominator = self.column.split("/")
+        top = sum((v for v in frame[numerator] if v is not None), Decimal(0))
+        bottom = sum((v for v in frame[denominator] if v is not None), Decimal(0))
+        return None if bottom == 0 else (top / bottom).quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
+
+
+#: The headline figures pages may show, by name.
+HEADLINES: dict[str, Headline] = {
+    "plan_cost": Headline("Planned cost", "plan-costs", "sum", "amount", note="cost lines of the version"),
+    "budget": Headline("Budget", "budget-vs-actual", "sum", "budget", note="appropriations of the version"),
+    "actual": Headline("Actual", "budget-vs-actual", "sum", "actual", note="expenditure to the as-of date"),
+    "variance": Headline("Unspent budget", "budget-vs-actual", "sum", "variance", note="budget minus actual"),
+    "execution_rate": Headline(
+        "Execution rate", "budget-vs-actual", "ratio", "actual/budget", "ratio", note="actual / budget"
+    ),
+    "warnings": Headline("Early warnings", "warnings", "count", kind="int", note="all severities", good="low"),
+    "high_warnings": Headline(
+        "High-severity warnings", "warnings", "count", kind="int", where={"severity": "high"}, good="low"
+    ),
+    "total_income": Headline(
+        "Total income", "financial-plan", "sum", "amount", where={"line": "total_income"}, note="all sources"
+    ),
+    "expenditure": Headline(
+        "Expenditure", "financial-plan", "sum", "amount", where={"line": "expenditure"}, note="cost lines of the plan"
+    ),
+    "balance": Headline(
+        "Balance", "financial-plan", "sum", "amount", where={"line": "balance"}, note="income minus expenditure"
+    ),
+    "assessed": Headline(
+        "Assessed contributions",
+        "financial-plan",
+        "sum",
+        "amount",
+        where={"line": "assessed_contributions"},
+        note="Member States' contributory units",
+    ),
+    "cr_income": Headline("Cost-recovery income", "cost-recovery", "sum", "income", note="Resolution 91 products"),
+    "cr_full_cost": Headline("Full cost", "cost-recovery", "sum", "full_cost", note="direct + indirect"),
+    "cr_net": Headline("Net result", "cost-recovery", "sum", "net", note="income minus full cost"),
+    "recovery_rate": Headline(
+        "Recovery rate", "cost-recovery", "ratio", "income/full_cost", "ratio", note="income / full cost"
+    ),
+    "recruitments": Headline(
+        "Recruitments completed", "recruitment", "sum", "completed", "int", note="by entry on duty"
+    ),
+    "women_share": Headline(
+        "Women (P and above)",
+        "representation",
+        "sum",
+        "share",
+        "ratio",
+        where={"dimension": "gender", "category": "F"},
+        note="share of professional staff",
+    ),
+    "recruitment_delays": Headline(
+        "Delayed recruitments",
+        "warnings",
+        "count",
+        kind="int",
+        where={"rule": "RECRUITMENT_DELAY"},
+        note="open beyond the target",
+        good="low",
+    ),
+    "agreements": Headline("Agreements", "agreements", "count", kind="int", note="in the depositary register"),
+    "agreements_in_force": Headline(
+        "In force", "agreements", "count", kind="int", where={"status": "in force"}, note="agreements in force"
+    ),
+}
+
+
+class KpiCards(Composite):
+    """A row of headline cards that follow a :class:`FilterBar`.
+
+    ``figures`` names entries of :data:`HEADLINES`; ``values`` holds the exact
+    figures shown (``{"budget": "346633152.74", ...}``, as CSV prints them).
+    """
+
+    values = traitlets.Dict()
+
+    def __init__(self, app: App, filters: FilterBar, figures: Iterable[str], **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.filters = filters
+        self.figures = tuple(figures)
+        unknown = [f for f in self.figures if f not in HEADLINES]
+        if unknown:
+            raise ValueError(f"unknown headline figures: {', '.join(unknown)}; choose from {', '.join(HEADLINES)}")
+        self.cards = w.HTML()
+        self.children = [self.banner, self.cards]
+        self._results: dict[str, Decimal | int | None] = {}
+        filters.on_change(self.guard(self._on_filters))
+        app.observe(self.guard(lambda _change: self._on_filters()), names="revision")
+        self.guard(self._on_filters)()
+
+    def _on_filters(self) -> None:
+        self._results = {}
+        for name in self.figures:
+            headline = HEADLINES[name]
+            self._results[name] = headline.compute(self.filters.report(headline.report))
+        self.values = {n: fmt.exact(v, HEADLINES[n].kind) for n, v in self._results.items()}
+        self.cards.value = self._html()
+
+    def _html(self) -> str:
+        state = self.filters.state()
+        out = ['<div class="itu-kpis">']
+        for name in self.figures:
+            headline = HEADLINES[name]
+            value = self._results.get(name)
+            shown = (
+                fmt.chf_short(value)
+                if headline.kind == "money"
+                else fmt.percent(value if isinstance(value, Decimal) else None)
+                if headline.kind == "ratio"
+                else f"{value:,}"
+                if isinstance(value, int)
+                else "n/a"
+            )
+            tone = ""
+            if headline.good == "low" and isinstance(value, int):
+                tone = " itu-tone-good" if value == 0 else " itu-tone-warn"
+            elif name == "balance" and isinstance(value, Decimal):
+                tone = " itu-tone-good" if value >= 0 else " itu-tone-bad"
+            attrs = {
+                "data-figure": name,
+                "data-value": fmt.exact(value, headline.kind),
+                "data-report": headline.report,
+                "data-aggregate": headline.aggregate,
+                "data-column": headline.column,
+                "data-where": "&".join(f"{k}={v}" for k, v in headline.where.items()),
+                **{f"data-{k}": "" if v is None else str(v) for k, v in state.items()},
+            }
+            if headline.kind == "money" and value is not None:
+                attrs["title"] = f"CHF {fmt.chf(value)}"
+            attributes = "".join(f' {k}="{html.escape(v)}"' for k, v in attrs.items())
+            out.append(
+                f'<div class="itu-kpi{tone}"{attributes}>'
+                f'<div class="itu-kpi-label">{html.escape(headline.label)}</div>'
+                f'<div class="itu-kpi-value">{html.escape(shown)}</div>'
+                f'<div class="itu-kpi-note">{html.escape(headline.note)}</div></div>'
+            )
+        out.append("</div>")
+        return "".join(out)
+
+    def static_html(self) -> str:
+        return self.banner.static_html() + self.cards.value

@@ -1,0 +1,74 @@
+"""ReportChart: a plotly chart of one report that follows a FilterBar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+import traitlets
+
+from widgets import charts
+from widgets.base import Composite
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from widgets.app import App
+    from widgets.filter_bar import FilterBar
+
+
+class ReportChart(Composite):
+    """One of :data:`widgets.charts.CHARTS` (``"budget-vs-actual"``, ``"cost-by-objective"``,
+    ``"income-by-source"``, ``"recruitment-days"``, ``"representation"``,
+    ``"cost-recovery"``, ``"contributions-by-region"``), redrawn when the filters or
+    the data change. ``source`` gives the table for a chart that is not drawn
+    from a report (``catalog.contributions`` for the contributions).
+
+    ``figure`` is the plotly figure shown; live it is drawn in ``output`` (an
+    ``Output`` holding the plotly mimetype), in static pages by
+    :func:`widgets.charts.figure_html` under the deterministic ``div_id``.
+    """
+
+    chart = traitlets.Unicode()
+
+    def __init__(
+        self,
+        app: App,
+        filters: FilterBar,
+        chart: str,
+        *,
+        source: Callable[[], pd.DataFrame] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if chart not in charts.CHARTS:
+            raise ValueError(f"unknown chart {chart!r}; choose from {', '.join(charts.CHARTS)}")
+        if not charts.CHARTS[chart].report and source is None:
+            raise ValueError(f"the {chart} chart needs a source")
+        super().__init__(app, **kwargs)
+        self.chart = chart
+        self.filters = filters
+        self._source = source
+        self.div_id = app.next_id("chart")
+        self.figure: go.Figure | None = None
+        self.output = w.Output(layout=w.Layout(min_height="240px"))
+        self.children = [self.banner, self.output]
+        filters.on_change(self.guard(self._on_filters))
+        app.observe(self.guard(lambda _change: self._on_filters()), names="revision")
+        self.guard(self._on_filters)()
+
+    def _on_filters(self) -> None:
+        spec = charts.CHARTS[self.chart]
+        frame = self.filters.restrict(self._source()) if self._source else self.filters.report(spec.report)
+        self.show_figure(spec.build(frame))
+
+    def show_figure(self, figure: go.Figure) -> None:
+        self.figure = figure
+        title = figure.layout.title.text or self.chart
+        self.output.outputs = (charts.display_data(figure, title),)
+
+    def static_html(self) -> str:
+        if self.figure is None:
+            return self.banner.static_html()
+        return self.banner.static_html() + charts.figure_html(self.figure, self.div_id)

@@ -1,0 +1,142 @@
+"""WarningsList: the early warnings, with a drill-down into the records behind each."""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+import traitlets
+
+from itu_plan import catalog
+from widgets import format as fmt
+from widgets.base import Composite
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from widgets.app import App
+    from widgets.filter_bar import FilterBar
+
+SEVERITIES = ("high", "medium", "low")
+
+
+def _severity(value: str) -> str:
+    return f'<span class="itu-sev itu-sev-{html.escape(value)}">{html.escape(value)}</span>'
+
+
+class WarningsList(Composite):
+    """The warnings of the filters' version, unit and year (optionally only ``rules``
+    and ``severities``),
+    high severity first. Choosing one in ``drill_select`` shows the records behind it
+    (``Workspace.drill`` for an overspend; the product-year, financial-plan year,
+    KPI measurements or recruitment otherwise).
+
+    Public state: ``count`` (warnings shown) and ``drilled`` (``"RULE subject"``
+    of the warning whose records are shown, or ``""``).
+    """
+
+    count = traitlets.Int(0)
+    drilled = traitlets.Unicode("")
+
+    def __init__(
+        self,
+        app: App,
+        filters: FilterBar,
+        *,
+        rules: Iterable[str] | None = None,
+        severities: Iterable[str] | None = None,
+        title: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(app, **kwargs)
+        self.filters = filters
+        self.rules = tuple(rules) if rules is not None else None
+        self.severities = tuple(severities) if severities is not None else None
+        self.title = title
+        self._frame: pd.DataFrame | None = None
+        self._records: pd.DataFrame | None = None
+        self.summary = w.HTML()
+        self.body = w.HTML()
+        self.drill_select = w.Dropdown(
+            description="Records behind",
+            options=[("choose a warning", None)],
+            value=None,
+            layout=w.Layout(width="auto", min_width="420px"),
+            style={"description_width": "initial"},
+        )
+        self.records = w.HTML()
+        self.drill_select.observe(self.guard(self._on_drill), names="value")
+        filters.on_change(self.guard(self._on_filters))
+        app.observe(self.guard(lambda _change: self._on_filters()), names="revision")
+        self.children = [self.banner, self.summary, self.body, self.drill_select, self.records]
+        self.guard(self._on_filters)()
+
+    def table(self) -> pd.DataFrame:
+        """The warnings shown (severity, rule, subject, message)."""
+        if self._frame is None:
+            self._on_filters()
+        assert self._frame is not None
+        return self._frame
+
+    def drilled_records(self) -> pd.DataFrame | None:
+        """The records behind the warning chosen, or None."""
+        return self._records
+
+    def _on_filters(self) -> None:
+        frame = self.filters.report("warnings")
+        if self.rules is not None:
+            frame = frame[frame["rule"].isin(self.rules)].reset_index(drop=True)
+        if self.severities is not None:
+            frame = frame[frame["severity"].isin(self.severities)].reset_index(drop=True)
+        self._frame = frame
+        self.count = len(frame)
+        counts = Counter(frame["severity"])
+        parts = [f"{_severity(s)} {counts[s]}" for s in SEVERITIES if counts[s]]
+        as_of = frame.attrs.get("as_of", "")
+        heading = f'<div class="itu-section-title">{html.escape(self.title)}</div>' if self.title else ""
+        self.summary.value = (
+            f'{heading}<div class="itu-note">{len(frame)} warnings as of {html.escape(str(as_of))}'
+            f"{': ' + ' '.join(parts) if parts else ''}</div>"
+        )
+        self.body.value = fmt.table_html(
+            frame,
+            cell_html={"severity": _severity},
+            attrs={"data-report": "warnings", "data-rows": str(len(frame))},
+            empty="No early warning for this selection.",
+        )
+        options: list[tuple[str, Any]] = [("choose a warning", None)]
+        options += [
+            (f"{sev} · {rule} · {subject}", f"{rule} {subject}")
+            for sev, rule, subject in frame[["severity", "rule", "subject"]].itertuples(index=False, name=None)
+        ]
+        keep = self.drill_select.value if any(v == self.drill_select.value for _, v in options) else None
+        self.drill_select.options = options
+        self.drill_select.value = keep
+        if keep is None:
+            self._show_records(None)
+
+    def _on_drill(self, change: dict[str, Any]) -> None:
+        self._show_records(change["new"])
+
+    def _show_records(self, choice: str | None) -> None:
+        self.drilled = choice or ""
+        if not choice:
+            self._records = None
+            self.records.value = ""
+            return
+        rule, _, subject = choice.partition(" ")
+        with self.busy(self.drill_select):
+            records = catalog.records_behind_warning(
+                self.app.workspace, rule, subject, version=self.filters.version, as_of=self.app.catalog.as_of
+            )
+        self._records = records
+        self.records.value = (
+            f'<div class="itu-note">{len(records)} records behind {html.escape(rule)} {html.escape(subject)}</div>'
+            + fmt.table_html(records, totals=[c for c in ("amount",) if c in records.columns])
+        )
+
+    def static_html(self) -> str:
+        return self.banner.static_html() + self.summary.value + self.body.value
