@@ -141,3 +141,17 @@ def test_pages_work_offline_in_chromium(site: Path, browser) -> None:  # type: i
         page.close()
     assert blocked == []
     context.close()
+
+
+def test_headline_figures_on_the_pages_equal_the_report_command(site: Path, demo_sqlite: str) -> None:
+    import widgets
+    from tests.widgets_support import headline_figures, recompute
+
+    url = f"sqlite:///{demo_sqlite}"
+    catalog = widgets.App.open(url, user="auditor").catalog
+    checked = 0
+    for path in pages(site):
+        for figure in headline_figures(path.read_text()):
+            assert recompute(url, figure, catalog) == figure["value"], (path.name, figure)
+            checked += 1
+    assert checked >= 10
