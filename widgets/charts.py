@@ -72,18 +72,24 @@ def _sums(frame: pd.DataFrame, by: str, columns: Iterable[str]) -> dict[Any, dic
     return {key: dict(totals[key]) for key in sorted(totals, key=lambda k: (k is None, str(k)))}
 
 
-def styled(fig: go.Figure, title: str, *, height: int = 380, money_axis: str | None = "y") -> go.Figure:
+LEGEND_TOP = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1}
+LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.16, "xanchor": "left", "x": 0}
+
+
+def styled(
+    fig: go.Figure, title: str, *, height: int = 380, money_axis: str | None = "y", legend: str = "below"
+) -> go.Figure:
     """The house style: light template, ITU blues, horizontal legend, CHF axes."""
     fig.update_layout(
         template="none",
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15, "color": "#1d4f91"}},
         height=height,
-        margin={"l": 70, "r": 20, "t": 50, "b": 40},
+        margin={"l": 70, "r": 20, "t": 50, "b": 60},
         font={"family": FONT, "size": 12, "color": "#1f2933"},
         colorway=PALETTE,
         paper_bgcolor="#ffffff",
         plot_bgcolor="#ffffff",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        legend=LEGEND_TOP if legend == "top" else LEGEND_BELOW,
         hoverlabel={"font": {"family": FONT}},
     )
     grid = {"gridcolor": "#e5e9ef", "zerolinecolor": "#9aa5b1", "automargin": True}
@@ -125,8 +131,9 @@ def budget_vs_actual(frame: pd.DataFrame, title: str = "Budget and actual expend
                    marker_color=PALETTE[0], hovertemplate=MONEY_HOVER),
         ]
     )  # fmt: skip
-    fig.update_layout(barmode="group", xaxis_title="Unit" if by == "unit_code" else "Objective")
-    return styled(fig, title)
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(tickangle=-45 if len(names) > 8 else 0)
+    return styled(fig, f"{title} by {'unit' if by == 'unit_code' else 'objective'}", legend="top")
 
 
 def cost_by_objective(frame: pd.DataFrame, title: str = "Planned cost by objective and category") -> go.Figure:
@@ -173,8 +180,9 @@ def income_by_source(frame: pd.DataFrame, title: str = "Income by source and exp
                    mode="lines+markers", line={"color": PALETTE[4], "width": 3}, hovertemplate=MONEY_HOVER)
     )  # fmt: skip
     fig = go.Figure(bars)
-    fig.update_layout(barmode="stack", xaxis_title="Year")
-    return styled(fig, title, height=400)
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(type="category")
+    return styled(fig, title, height=420)
 
 
 def recruitment_days(
@@ -245,8 +253,8 @@ def cost_recovery(frame: pd.DataFrame, title: str = "Cost-recovered products: in
                    marker_color=PALETTE[0], hovertemplate=MONEY_HOVER),
         ]
     )  # fmt: skip
-    fig.update_layout(barmode="group", xaxis_title="Product")
-    return styled(fig, title)
+    fig.update_layout(barmode="group")
+    return styled(fig, title, legend="top")
 
 
 def contributions_by_region(frame: pd.DataFrame, title: str = "Assessed contributions by region") -> go.Figure:
@@ -254,13 +262,18 @@ def contributions_by_region(frame: pd.DataFrame, title: str = "Assessed contribu
     states = frame[frame["member_type"] == "member_state"] if not frame.empty else frame
     if states.empty:
         return empty(title)
-    sums = _sums(states, "region", ("amount",))
     go = _go()
-    fig = go.Figure(
-        go.Bar(x=[REGIONS.get(r, r) for r in sums], y=[_float(v["amount"]) for v in sums.values()],
-               marker_color=PALETTE[0], hovertemplate="%{x}: CHF %{y:,.2f}<extra></extra>")
-    )  # fmt: skip
-    return styled(fig, title)
+    years = sorted(set(states["year"]))
+    bars = []
+    for i, year in enumerate(years):
+        sums = _sums(states[states["year"] == year], "region", ("amount",))
+        bars.append(
+            go.Bar(name=str(year), x=[REGIONS.get(r, r) for r in sums], y=[_float(v["amount"]) for v in sums.values()],
+                   marker_color=PALETTE[i % len(PALETTE)], hovertemplate=MONEY_HOVER)
+        )  # fmt: skip
+    fig = go.Figure(bars)
+    fig.update_layout(barmode="group")
+    return styled(fig, title, legend="top")
 
 
 def balance_scenario(base: pd.DataFrame, scenario: pd.DataFrame, title: str = "Balance per year") -> go.Figure:
@@ -276,7 +289,7 @@ def balance_scenario(base: pd.DataFrame, scenario: pd.DataFrame, title: str = "B
         )  # fmt: skip
     fig = go.Figure(traces)
     fig.add_hline(y=0, line_color="#9aa5b1")
-    fig.update_layout(xaxis_title="Year")
+    fig.update_xaxes(type="category")
     return styled(fig, title, height=340)
 
 

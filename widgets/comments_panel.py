@@ -36,7 +36,7 @@ class CommentsPanel(Composite):
         self.listing = w.HTML()
         self.body = w.Textarea(placeholder="Write a comment", layout=w.Layout(width="100%", height="70px"))
         self.add = w.Button(description="Add comment", icon="comment", button_style="primary")
-        self.resolve_select = w.Dropdown(description="Open comment", options=[("none", None)], value=None,
+        self.resolve_select = w.Dropdown(description="Open comment", options=[("none", "")], value="",
                                          style={"description_width": "initial"})  # fmt: skip
         self.resolve = w.Button(description="Resolve", icon="check")
         self.body.add_class("itu-comment-body")
@@ -58,7 +58,7 @@ class CommentsPanel(Composite):
             self.heading.value = '<div class="itu-note">Select a record to see its comments.</div>'
             self.listing.value = ""
             self.count = 0
-            self.resolve_select.options = [("none", None)]
+            self.resolve_select.options = [("none", "")]
             self._enable(False)
             return
         with self.app.workspace.reading() as session:
@@ -78,14 +78,14 @@ class CommentsPanel(Composite):
             for cid, author, at, body, resolved in comments
         )
         open_ones = [(f"#{cid} by {author}", cid) for cid, author, _at, _body, resolved in comments if not resolved]
-        self.resolve_select.options = open_ones or [("none", None)]
-        self.resolve_select.value = open_ones[0][1] if open_ones else None
+        self.resolve_select.options = open_ones or [("none", "")]
+        self.resolve_select.value = open_ones[0][1] if open_ones else ""
         self._enable(True)
 
     def _enable(self, on: bool) -> None:
         self.add.disabled = not on
         self.body.disabled = not on
-        self.resolve.disabled = not on or self.resolve_select.value is None
+        self.resolve.disabled = not on or not self.resolve_select.value
 
     def _on_add(self, _button: Any = None) -> None:
         table, key, text = self.table, self.key, self.body.value
@@ -96,7 +96,7 @@ class CommentsPanel(Composite):
 
     def _on_resolve(self, _button: Any = None) -> None:
         comment = self.resolve_select.value
-        if comment is None:
+        if not comment:
             return
         with self.busy(self.add, self.resolve):
             self.app.write(self.table, self.key, lambda s, who: editing.resolve_comment(s, who, comment) and None)

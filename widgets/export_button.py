@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 import traitlets
 
+from itu_plan import UsageError
 from widgets.base import Composite
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class ExportButton(Composite):
         with self.busy(self.button, self.choice):
             frame = self._source()
             if self.format not in MIME:
-                raise ValueError(f"unknown export format {self.format!r}")
+                raise UsageError(f"cannot export as {self.format!r}; choose CSV or Excel")
             self.data = to_csv(frame) if self.format == "csv" else to_xlsx(frame, self.name)
             self.filename = f"{self.name}.{self.format}"
         self.link.value = self._link(self.data, self.filename, f"{len(frame):,} rows")

@@ -50,6 +50,17 @@ LABELS = {
     "signed_date": "Signed",
     "in_force_date": "In force",
     "work_months": "Work-months",
+    "units": "Contributory units",
+    "member_type": "Member type",
+    "members": "Members",
+}
+
+#: Member types as people name them.
+MEMBER_TYPES = {
+    "member_state": "Member States",
+    "sector_member": "Sector Members",
+    "associate": "Associates",
+    "academia": "Academia",
 }
 
 #: Financial-plan lines as people name them.
@@ -93,6 +104,8 @@ def column_kinds(frame: pd.DataFrame) -> dict[str, str]:
         kinds[str(column)] = next((kind_of(v) for v in frame[column] if v is not None and v == v), "text")
     if "year" in kinds:
         kinds["year"] = "text"  # 2006, not 2,006
+    if kinds.get("units") == "ratio":
+        kinds["units"] = "number"  # contributory units have four decimals too
     return kinds
 
 
@@ -138,6 +151,8 @@ def cell(value: Any, kind: str) -> str:
     if kind == "ratio":
         return percent(value)
     if kind == "int":
+        return f"{value:,}"
+    if kind == "number" and isinstance(value, Decimal):
         return f"{value:,}"
     if kind == "date" and isinstance(value, dt.date):
         return value.isoformat()

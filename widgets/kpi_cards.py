@@ -135,6 +135,7 @@ class KpiCards(Composite):
         self.cards = w.HTML()
         self.children = [self.banner, self.cards]
         self._results: dict[str, Decimal | int | None] = {}
+        self._years: dict[str, tuple[int, ...]] = {}
         filters.on_change(self.guard(self._on_filters))
         app.observe(self.guard(lambda _change: self._on_filters()), names="revision")
         self.guard(self._on_filters)()
@@ -143,7 +144,9 @@ class KpiCards(Composite):
         self._results = {}
         for name in self.figures:
             headline = HEADLINES[name]
-            self._results[name] = headline.compute(self.filters.report(headline.report))
+            frame = self.filters.report(headline.report)
+            self._results[name] = headline.compute(frame)
+            self._years[name] = tuple(sorted(set(frame["year"]))) if "year" in frame.columns else ()
         self.values = {n: fmt.exact(v, HEADLINES[n].kind) for n, v in self._results.items()}
         self.cards.value = self._html()
 
@@ -179,11 +182,15 @@ class KpiCards(Composite):
             if headline.kind == "money" and value is not None:
                 attrs["title"] = f"CHF {fmt.chf(value)}"
             attributes = "".join(f' {k}="{html.escape(v)}"' for k, v in attrs.items())
+            years = self._years.get(name, ())
+            note = headline.note
+            if len(years) > 1 and headline.aggregate != "count":
+                note = f"{note} · {years[0]}–{years[-1]}" if note else f"{years[0]}–{years[-1]}"
             out.append(
                 f'<div class="itu-kpi{tone}"{attributes}>'
                 f'<div class="itu-kpi-label">{html.escape(headline.label)}</div>'
                 f'<div class="itu-kpi-value">{html.escape(shown)}</div>'
-                f'<div class="itu-kpi-note">{html.escape(headline.note)}</div></div>'
+                f'<div class="itu-kpi-note">{html.escape(note)}</div></div>'
             )
         out.append("</div>")
         return "".join(out)

@@ -88,6 +88,8 @@ class ReportTable(Composite):
         cells: dict[str, Any] = {}
         if "line" in frame.columns:
             cells["line"] = lambda v: html.escape(fmt.LINE_LABELS.get(v, str(v)))
+        if "member_type" in frame.columns:
+            cells["member_type"] = lambda v: html.escape(fmt.MEMBER_TYPES.get(v, str(v)))
         if "severity" in frame.columns:
             cells["severity"] = lambda v: f'<span class="itu-sev itu-sev-{html.escape(v)}">{html.escape(v)}</span>'
         return fmt.table_html(

@@ -49,6 +49,7 @@ class ScenarioPanel(Composite):
             max=max(1000, self.base_unit_value * 3 // 2),
             step=1000,
             description="Unit value (CHF)",
+            readout_format=",d",
             continuous_update=False,
             style=style,
             layout=layout,

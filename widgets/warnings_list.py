@@ -62,8 +62,8 @@ class WarningsList(Composite):
         self.body = w.HTML()
         self.drill_select = w.Dropdown(
             description="Records behind",
-            options=[("choose a warning", None)],
-            value=None,
+            options=[("choose a warning", "")],
+            value="",
             layout=w.Layout(width="auto", min_width="420px"),
             style={"description_width": "initial"},
         )
@@ -107,15 +107,15 @@ class WarningsList(Composite):
             attrs={"data-report": "warnings", "data-rows": str(len(frame))},
             empty="No early warning for this selection.",
         )
-        options: list[tuple[str, Any]] = [("choose a warning", None)]
+        options: list[tuple[str, Any]] = [("choose a warning", "")]
         options += [
             (f"{sev} · {rule} · {subject}", f"{rule} {subject}")
             for sev, rule, subject in frame[["severity", "rule", "subject"]].itertuples(index=False, name=None)
         ]
-        keep = self.drill_select.value if any(v == self.drill_select.value for _, v in options) else None
+        keep = self.drill_select.value if any(v == self.drill_select.value for _, v in options) else ""
         self.drill_select.options = options
         self.drill_select.value = keep
-        if keep is None:
+        if not keep:
             self._show_records(None)
 
     def _on_drill(self, change: dict[str, Any]) -> None:
