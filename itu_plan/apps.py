@@ -8,7 +8,6 @@ made absolute first, since kernels run in the notebooks folder.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -82,8 +81,9 @@ def lab_command(folder: Path, *, port: int | None, open_browser: bool) -> list[s
 
 
 def run(command: list[str], env: dict[str, str]) -> int:
-    """Run a server in the foreground until it stops or Ctrl-C."""
-    try:
-        return subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        return 0
+    """Become the server: this process is replaced, so signals (Ctrl-C, SIGTERM from a
+    supervisor) reach Voilà or JupyterLab directly and they shut their kernels down."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(command[0], command, env)
+    return 0  # pragma: no cover - execve does not return

@@ -236,7 +236,17 @@ def _publish_data(url: str, folder: Path) -> list[str]:
 
 
 def _site_css() -> str:
-    return resources.files("itu_plan").joinpath("data/site.css").read_text("utf-8")
+    """The page chrome's styles, then the widgets' static styles when they are installed
+    (found by location, not imported: the core never imports the UI)."""
+    import importlib.util
+
+    css = resources.files("itu_plan").joinpath("data/site.css").read_text("utf-8")
+    spec = importlib.util.find_spec("widgets")
+    if spec is not None and spec.origin is not None:
+        widgets_css = Path(spec.origin).parent / "static.css"
+        if widgets_css.exists():
+            css += "\n/* widgets */\n" + widgets_css.read_text("utf-8")
+    return css
 
 
 def notebook_names(folder: Path) -> list[str]:
