@@ -176,6 +176,16 @@ def _bounds_message(f: Field, value: int) -> str | None:
     return None
 
 
+def _out_of_bounds(f: Field, values: list[Any]) -> bool:
+    """Whether any number of the column is outside ``f``'s bounds."""
+    if f.low is None and f.high is None:
+        return False
+    numbers = [v for v in values if isinstance(v, int)]
+    if not numbers:
+        return False
+    return (f.low is not None and min(numbers) < f.low) or (f.high is not None and max(numbers) > f.high)
+
+
 def _as_loaded(value: Any) -> Any:
     """A stored value as the importer holds it (dates as ISO text)."""
     return value.isoformat() if isinstance(value, dt.date) else value
@@ -183,36 +193,28 @@ def _as_loaded(value: Any) -> Any:
 
 # -- whole columns at once: the fast path for clean data ------------------------------------------
 
-_EDGES = tuple(f"{a}{b}" for space in " \t\r\n" for a, b in ((space, "\x00"), ("\x00", space)))
+_SPACE = re.compile(r"\s")
+_EDGE_SPACE = re.compile(r"(?:\A|\x00)\s|\s(?:\x00|\Z)")
 
 
 def _edge_space(joined: str) -> bool:
-    """Whether a cell of the NUL-joined column starts or ends with whitespace."""
-    return joined[:1].isspace() or joined[-1:].isspace() or any(edge in joined for edge in _EDGES)
+    """Whether a cell of the NUL-joined column starts or ends with whitespace (any
+    that ``str.strip`` removes); looking for any whitespace first is five times faster."""
+    return _SPACE.search(joined) is not None and _EDGE_SPACE.search(joined) is not None
 
 
-def _exact_decimal(scale: int) -> re.Pattern[str]:
-    """Decimals with at most ``scale`` places and 15 digits in all, so that
-    ``round(float(text) * 10**scale)`` is exact."""
-    fraction = rf"(?:\.\d{{1,{scale}}})?" if scale else ""
-    return re.compile(rf"-?\d{{1,{15 - scale}}}{fraction}")
-
-
-_EXACT_DECIMAL = {scale: _exact_decimal(scale) for scale in (0, 2, 4, 6)}
-
-
-def fast_column(spec: FileSpec, f: Field, cells: Sequence[str]) -> list[Any] | None:
+def fast_column(spec: FileSpec, f: Field, cells: Sequence[str], *, trimmed: bool = False) -> list[Any] | None:
     """The typed values of a whole column when every cell is clean, else None.
 
     Checks run over the distinct values, or over the column joined into one
-    string by one regular expression, so a million cells cost milliseconds;
-    any doubt (spaces to strip, a bad cell, a missing required value) returns
-    None and the caller takes the cell-by-cell path that explains each problem.
+    string, and numbers are converted by numpy, so a million cells cost
+    milliseconds; any doubt (spaces to strip, a bad cell, a missing required
+    value) returns None and the caller takes the cell-by-cell path that
+    explains each problem. ``trimmed`` tells that no cell has edge whitespace.
     """
     if f.required and "" in cells:
         return None
-    joined = "\x00".join(cells)
-    if _edge_space(joined):
+    if not trimmed and _edge_space("\x00".join(cells)):
         return None
     kind = f.kind
     if kind in ("text", "ref", "refs"):
@@ -234,18 +236,50 @@ def fast_column(spec: FileSpec, f: Field, cells: Sequence[str]) -> list[Any] | N
         if kind == "year":
             return [int(c) if c else None for c in cells]
         return [c if c else None for c in cells]
-    present = [c for c in cells if c] if "" in cells else cells
-    if kind in ("money", "scaled"):
-        scale = 2 if kind == "money" else f.scale
-        if not all(map(_EXACT_DECIMAL[scale].fullmatch, present)):
+    blanks = "" in cells
+    present = [c for c in cells if c] if blanks else cells
+    if kind in ("money", "scaled", "int"):
+        numbers = _scaled_column(present, 2 if kind == "money" else f.scale if kind == "scaled" else 0)
+        if numbers is None:
             return None
-        unit = 10**scale
-        return [round(float(c) * unit) if c else None for c in cells]
-    if kind == "int" and all(map(_EXACT_DECIMAL[0].fullmatch, present)):
-        return [int(c) if c else None for c in cells]
+        if not blanks:
+            return numbers
+        found = iter(numbers)
+        return [next(found) if c else None for c in cells]
     if kind == "number" and all(map(_DECIMAL.fullmatch, present)):
         return [float(c) if c else None for c in cells]
     return None
+
+
+def _scaled_column(texts: Sequence[str], scale: int) -> list[int] | None:
+    """``texts`` (``-?digits[.digits]``, at most ``scale`` decimals and 15 digits in all)
+    as integers x 10**scale, or None if any text is not such a number.
+
+    The checks look at the column joined into one string; numpy converts, through
+    floats, which hold 15 digits exactly.
+    """
+    if not texts:
+        return []
+    joined = "\x00".join(texts)
+    if not (joined.isascii() and joined.replace(".", "").replace("-", "").replace("\x00", "").isdigit()):
+        return None  # only digits, points and minus signs
+    if joined.count("-") != joined.count("\x00-") + joined.startswith("-"):
+        return None  # a minus sign only in front
+    if "." in joined and (
+        scale == 0
+        or joined.startswith(".") or joined.endswith(".") or "\x00." in joined or ".\x00" in joined or "-." in joined
+        or re.search(rf"\.\d{{{scale + 1}}}", joined)
+    ):  # fmt: skip
+        return None  # digits on both sides of a point, at most ``scale`` after it
+    if re.search(rf"\d{{{16 - scale}}}", joined):
+        return None  # more than 15 digits in all
+    import numpy as np
+
+    try:
+        values = np.array(texts, dtype=np.float64)  # "1.2.3", "-" or "1-2" raise
+    except ValueError:
+        return None
+    return np.rint(values * 10**scale).astype(np.int64).tolist()
 
 
 # -- the importer ------------------------------------------------------------------------------------
@@ -271,6 +305,42 @@ class Chunk:
 
     def row(self, i: int) -> int:
         return self.first_row + i
+
+
+class SeenKeys:
+    """The business keys met so far in a file; the row of each is worked out only
+    when a duplicate needs naming it."""
+
+    def __init__(self) -> None:
+        self._keys: set[Any] = set()
+        self._pieces: list[tuple[int, Sequence[Any]]] = []  # (first row, keys) not yet in _rows
+        self._rows: dict[Any, int] | None = None
+
+    def add_distinct(self, first_row: int, keys: Sequence[Any]) -> bool:
+        """Take a piece of keys if they are valid, distinct and all new; else take nothing."""
+        distinct = set(keys)
+        if len(distinct) != len(keys) or INVALID in distinct or not self._keys.isdisjoint(distinct):
+            return False
+        self._keys |= distinct
+        if self._rows is None:
+            self._pieces.append((first_row, keys))
+        else:
+            self._rows.update(zip(keys, range(first_row, first_row + len(keys)), strict=True))
+        return True
+
+    def add(self, key: Any, row: int) -> None:
+        self._keys.add(key)
+        self.rows().setdefault(key, row)
+
+    def rows(self) -> dict[Any, int]:
+        """Key -> the row it was first met on."""
+        if self._rows is None:
+            self._rows = {}
+            for first, keys in self._pieces:
+                for i, key in enumerate(keys):
+                    self._rows.setdefault(key, first + i)
+            self._pieces.clear()
+        return self._rows
 
 
 class Importer:
@@ -355,7 +425,7 @@ class Importer:
             if "id" in spec.table.c
             else select(func.count()).select_from(spec.table)
         ).scalar_one()
-        seen_keys: dict[Any, int] = {}
+        seen_keys = SeenKeys()
         self_ref = any(f.ref == spec.name for f in spec.fields)
         size = 1 << 62 if self_ref else CHUNK  # self-references are resolved over the whole file
         try:
@@ -388,9 +458,10 @@ class Importer:
     ) -> Chunk:  # fmt: skip
         bad: set[int]
         if isinstance(piece, Columns):  # already split into columns, every row complete
-            transposed, bad, size = piece.columns, set(), piece.size
+            transposed, bad, size, trimmed = piece.columns, set(), piece.size, piece.trimmed
         else:
             transposed, bad, size = self._split_rows(name, width, first_row, piece)
+            trimmed = False
         columns: dict[str, list[Any]] = {}
         slow: list[str] = []  # columns that needed the cell-by-cell path
         for f in spec.fields:
@@ -398,13 +469,13 @@ class Importer:
                 columns[f.name] = [None] * size
                 continue
             raw_cells = transposed[positions[f.name]]
-            fast = None if bad else fast_column(spec, f, raw_cells)
+            fast = None if bad else fast_column(spec, f, raw_cells, trimmed=trimmed)
             if fast is not None:
                 values = fast
             else:
                 values = self._parse_cells(spec, f, [c.strip() for c in raw_cells], name, first_row, bad)
                 slow.append(f.name)
-            if f.low is not None or f.high is not None:
+            if _out_of_bounds(f, values):
                 for i, value in enumerate(values):
                     if isinstance(value, int) and (message := _bounds_message(f, value)):
                         self._problem(name, first_row + i, f.name, message)
@@ -522,8 +593,10 @@ class Importer:
     def _rules_actuals(self, chunk: Chunk) -> None:
         c = chunk.columns
         objectives = self._activity_objectives()
-        for i, (activity, objective) in enumerate(zip(c["activity_code"], c["objective_code"], strict=True)):
-            if activity is None or objective is None or i in chunk.bad:
+        activities, given = c["activity_code"], c["objective_code"]
+        for i in [i for i, objective in enumerate(given) if objective is not None]:
+            activity, objective = activities[i], given[i]
+            if activity is None or i in chunk.bad:
                 continue
             expected = objectives.get(activity)
             if expected is not None and expected != objective:
@@ -612,21 +685,19 @@ class Importer:
     def _key_of(self, chunk: Chunk) -> list[tuple[Any, ...]]:
         return list(zip(*(chunk.columns[k] for k in chunk.spec.key), strict=True))
 
-    def _keys(self, chunk: Chunk, seen: dict[Any, int]) -> None:
+    def _keys(self, chunk: Chunk, seen: SeenKeys) -> None:
         """Refuse a business key met twice in a file (``seen`` spans its chunks)."""
         names = chunk.spec.key
         keys: list[Any] = chunk.columns[names[0]] if len(names) == 1 else self._key_of(chunk)
-        first = chunk.first_row
-        fresh = dict(zip(keys, range(first, first + len(keys)), strict=True))
-        if len(fresh) == len(keys) and INVALID not in fresh and seen.keys().isdisjoint(fresh):
-            seen.update(fresh)  # the common case: all distinct
-            return
+        if seen.add_distinct(chunk.first_row, keys):
+            return  # the common case: all distinct
+        rows = seen.rows()
         for i, key in enumerate(keys):
             if key is INVALID or (isinstance(key, tuple) and INVALID in key):
                 continue
-            earlier = seen.get(key)
+            earlier = rows.get(key)
             if earlier is None or earlier == chunk.row(i):
-                seen[key] = chunk.row(i)
+                seen.add(key, chunk.row(i))
                 continue
             parts = key if isinstance(key, tuple) else (key,)
             shown = ", ".join(f"{n}={v if v is not None else ''}" for n, v in zip(names, parts, strict=True))
@@ -790,11 +861,9 @@ class Importer:
             if code in activities
         }
         own = columns["objective_id"]
-        effective = (
-            [by_activity.get(a) for a in columns["activity_id"]]
-            if all(o is None for o in own)
-            else [o if o is not None else by_activity.get(a) for o, a in zip(own, columns["activity_id"], strict=True)]
-        )
+        effective = list(map(by_activity.get, columns["activity_id"]))
+        for i in [i for i, o in enumerate(own) if o is not None]:
+            effective[i] = own[i]
         summaries.collect(
             self._deltas,
             columns["date"],

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from itu_plan.bundle.spec import BY_FILENAME, BY_NAME, FileSpec
 from itu_plan.errors import Problem, UsageError
@@ -36,10 +37,21 @@ FAST_READ_BYTES = 4 << 20
 
 @dataclass
 class Columns:
-    """A piece of a file already split into columns (every row complete)."""
+    """A piece of a file already split into columns (every row complete).
+
+    ``trimmed``: no cell starts or ends with whitespace, so cells need no stripping.
+    """
 
     columns: list[list[str]]
     size: int
+    trimmed: bool = False
+
+
+@dataclass(frozen=True)
+class SimpleCsv:
+    """What :func:`simple_csv` found out about a simple file."""
+
+    trimmed: bool  # no cell starts or ends with whitespace (nor may hide any)
 
 
 @dataclass
@@ -66,8 +78,10 @@ class RawFile:
         columns (three times faster); anything else goes through the csv module,
         which reports every irregularity exactly.
         """
-        if self.path is not None and self.body is None and simple_csv(self.path, len(self.header)):
-            yield from _fast_pieces(self.path, len(self.header), size)
+        simple = simple_csv(self.path, len(self.header)) if self.path is not None and self.body is None else None
+        if simple is not None:
+            assert self.path is not None
+            yield from _fast_pieces(self.path, len(self.header), size, simple.trimmed)
         else:
             yield from chunks(self.rows(), size)
 
@@ -95,42 +109,75 @@ class RawFile:
                 raise ReadError(Problem(self.filename, reader.line_num, "", f"the CSV is malformed: {exc}")) from None
 
 
-def simple_csv(path: Path, width: int) -> bool:
-    """Whether ``path`` is large, UTF-8, has no quotes or carriage returns and
-    ``width - 1`` commas on every line (checked in blocks, in a few MB of memory)."""
+#: UTF-8 byte sequences that start a whitespace character other than ASCII's (U+0085,
+#: U+00A0, U+1680, U+2000-U+205F, U+3000); a file holding any is trimmed cell by cell.
+_WIDE_SPACE_PREFIXES = (b"\xc2\x85", b"\xc2\xa0", b"\xe1\x9a\x80", b"\xe2\x80", b"\xe2\x81", b"\xe3\x80\x80")
+
+
+def simple_csv(path: Path, width: int) -> SimpleCsv | None:
+    """What a simple file is like, or None if ``path`` is not simple: large, UTF-8,
+    without quotes or carriage returns, with ``width - 1`` commas on every line.
+
+    Checked in blocks with numpy, in a few MB of memory; the same pass finds
+    whether any cell starts or ends with whitespace.
+    """
     if width < 1 or path.stat().st_size < FAST_READ_BYTES:
-        return False
+        return None
     import codecs
 
     import numpy as np
 
     decoder = codecs.getincrementaldecoder("utf-8")()
     carry = b""
+    trimmed = True
     with path.open("rb") as handle:
         while True:
             block = handle.read(8 << 20)
             try:
                 decoder.decode(block, final=not block)
             except UnicodeDecodeError:
-                return False
+                return None
             data = carry + block
             if not block:  # the end; a last line may lack its newline
-                return not data or data.count(b",") == width - 1
+                if data and data.count(b",") != width - 1:
+                    return None
+                last = data + b"\n"
+                return SimpleCsv(trimmed and (not data or _trimmed(np.frombuffer(last, dtype=np.uint8), last)))
             if b'"' in block or b"\r" in block:
-                return False
+                return None
             cut = data.rfind(b"\n") + 1
             lines, carry = data[:cut], data[cut:]
             if not lines:
                 continue
             raw = np.frombuffer(lines, dtype=np.uint8)
             ends = np.flatnonzero(raw == 10)
-            commas = np.cumsum(raw == 44, dtype=np.int32)
-            per_line = np.diff(np.concatenate(([0], commas[ends])))
+            commas = np.searchsorted(np.flatnonzero(raw == 44), ends)  # commas before each line's end
+            per_line = np.diff(np.concatenate(([0], commas)))
             if not np.all(per_line == width - 1) or np.any(np.diff(np.concatenate(([-1], ends))) == 1):
-                return False  # a line with another number of cells, or an empty line
+                return None  # a line with another number of cells, or an empty line
+            trimmed = trimmed and _trimmed(raw, lines)
 
 
-def _fast_pieces(path: Path, width: int, size: int) -> Iterator[tuple[int, Columns]]:
+def _trimmed(raw: Any, lines: bytes) -> bool:
+    """Whether no cell of these whole lines (``raw`` is their bytes as a numpy array)
+    starts or ends with whitespace; any control character but the newline, or any
+    wide whitespace, counts as doubt."""
+    import numpy as np
+
+    if np.count_nonzero(raw < 32) != lines.count(b"\n"):
+        return False  # tabs, form feeds ...
+    if np.count_nonzero(raw >= 128) and any(prefix in lines for prefix in _WIDE_SPACE_PREFIXES):
+        return False
+    spaces = np.flatnonzero(raw == 32)
+    if not len(spaces):
+        return True
+    if spaces[0] == 0:
+        return False  # a line starts with a space (blocks hold whole lines; the last byte is a newline)
+    before, after = raw[spaces - 1], raw[spaces + 1]
+    return not ((before == 44) | (before == 10) | (after == 44) | (after == 10)).any()
+
+
+def _fast_pieces(path: Path, width: int, size: int, trimmed: bool) -> Iterator[tuple[int, Columns]]:
     import pandas as pd
 
     reader = pd.read_csv(
@@ -141,7 +188,7 @@ def _fast_pieces(path: Path, width: int, size: int) -> Iterator[tuple[int, Colum
     with reader:
         for frame in reader:
             count = len(frame)
-            yield first, Columns([frame[i].tolist() for i in range(width)], count)
+            yield first, Columns([frame[i].tolist() for i in range(width)], count, trimmed)
             first += count
 
 
