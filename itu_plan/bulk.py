@@ -3,6 +3,12 @@
 Rows are plain tuples in the order of ``columns``; the caller owns the
 transaction. Surrogate ids may be given explicitly; :func:`sync_sequences`
 then moves PostgreSQL's id sequences past them.
+
+On PostgreSQL a foreign key is checked by a trigger per row and key, which
+makes a million-row load about ten times slower. :func:`foreign_keys_set_aside`
+drops a table's foreign keys for a large load and adds them back after it, in
+the same transaction: adding a key validates every row in one pass, so no
+row escapes the check, and a failed load rolls the keys back with it.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Connection, ForeignKeyConstraint, Table, text
+from sqlalchemy.schema import AddConstraint, DropConstraint
 
 Row = Sequence[Any]
 CHUNK = 20_000
@@ -64,6 +71,37 @@ def bulk_insert(
         if progress:
             progress(len(chunk))
     return total
+
+
+#: Loads of at least this many rows into one PostgreSQL table set its foreign keys aside.
+SET_ASIDE_ROWS = 100_000
+
+
+def set_aside_foreign_keys(connection: Connection, table: Table, rows: int) -> list[ForeignKeyConstraint]:
+    """Drop ``table``'s foreign keys before loading ``rows`` rows, when that pays
+    (PostgreSQL, at least :data:`SET_ASIDE_ROWS` rows, a table the user owns);
+    returns the keys to give to :func:`restore_foreign_keys` once the rows are in.
+
+    Until the transaction ends, readers of ``table`` wait (dropping a key locks it).
+    """
+    keys = sorted(table.foreign_key_constraints, key=lambda key: str(key.name))
+    if connection.dialect.name != "postgresql" or rows < SET_ASIDE_ROWS or not keys:
+        return []
+    owner = connection.execute(
+        text("SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+        {"t": table.name},
+    ).scalar()
+    if not owner:
+        return []
+    for key in keys:
+        connection.execute(DropConstraint(key))
+    return keys
+
+
+def restore_foreign_keys(connection: Connection, keys: Sequence[ForeignKeyConstraint]) -> None:
+    """Add back keys :func:`set_aside_foreign_keys` dropped; each validates every row."""
+    for key in keys:
+        connection.execute(AddConstraint(key))
 
 
 def sync_sequences(connection: Connection, tables: Iterable[Table]) -> None:

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from itu_plan import PermissionDenied, ValidationError, Workspace
 from itu_plan.bundle import export_bundle, import_bundle
@@ -136,7 +137,48 @@ def test_sigkill_half_way_leaves_the_workspace_as_before(db_url: str, tmp_path: 
     with Workspace.open(db_url, user="boss") as ws:
         assert ws.table_counts() == before_counts
         assert ws.checksum() == before
+        assert schema_differences(ws) == []  # on PostgreSQL the set-aside foreign keys are back
         import_bundle(ws, HANDMADE / "actuals.csv")  # and it is still usable
+
+
+def schema_differences(ws: Workspace) -> list[object]:
+    """What the database's schema lacks or has beyond the models (Alembic's comparison)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from itu_plan.model import Base
+
+    with ws.engine.connect() as connection:
+        return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+
+
+def test_large_loads_set_foreign_keys_aside_and_restore_them(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL a large load drops the table's foreign keys and adds them back,
+    validated, in the same transaction; on SQLite nothing changes."""
+    from itu_plan import bulk
+
+    monkeypatch.setattr(bulk, "SET_ASIDE_ROWS", 1)
+    dropped: list[str] = []
+    original = bulk.set_aside_foreign_keys
+
+    def spy(connection, table, rows):  # type: ignore[no-untyped-def]
+        keys = original(connection, table, rows)
+        dropped.extend(str(key.name) for key in keys)
+        return keys
+
+    monkeypatch.setattr(bulk, "set_aside_foreign_keys", spy)
+    import_bundle(workspace, HANDMADE)
+    postgres = workspace.engine.dialect.name == "postgresql"
+    assert ("fk_actuals_unit_id_units" in dropped) is postgres
+    assert schema_differences(workspace) == []
+    if postgres:
+        with workspace.engine.connect() as connection:
+            unvalidated = connection.execute(text("SELECT conname FROM pg_constraint WHERE NOT convalidated"))
+            assert unvalidated.all() == []
+    with pytest.raises(IntegrityError), workspace.engine.begin() as connection:  # the restored keys hold
+        connection.execute(text("UPDATE actuals SET unit_id = 999999"))
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["pandas-reader", "csv-reader"])
@@ -213,16 +255,16 @@ def test_the_fast_column_path_agrees_with_the_cell_parsers(kind: str) -> None:
     spec = BY_NAME["actuals"]
     f = Field("x", kind, scale=4 if kind == "scaled" else 0)
     parse = load.parser_for(spec, f)
-    for text in TRICKY_NUMBERS:
+    for number in TRICKY_NUMBERS:
         try:
-            wanted: object = parse(text)
+            wanted: object = parse(number)
         except ValueError:
             wanted = None
-        fast = load.fast_column(spec, f, [text, "1"], trimmed=True)
+        fast = load.fast_column(spec, f, [number, "1"], trimmed=True)
         if wanted is None:
-            assert fast is None, text
+            assert fast is None, number
         elif fast is not None:
-            assert fast == [wanted, parse("1")], text
+            assert fast == [wanted, parse("1")], number
     clean = ["12", "-3", "0", "4"] if kind == "int" else ["12.5", "-3.25", "0", "4.1"]
     assert load.fast_column(spec, f, clean, trimmed=True) == [parse(t) for t in clean]
     assert load.fast_column(spec, f, ["", *clean], trimmed=True) == [None, *(parse(t) for t in clean)]

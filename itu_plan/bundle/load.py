@@ -428,6 +428,7 @@ class Importer:
         seen_keys = SeenKeys()
         self_ref = any(f.ref == spec.name for f in spec.fields)
         size = 1 << 62 if self_ref else CHUNK  # self-references are resolved over the whole file
+        set_aside = bulk.set_aside_foreign_keys(self.connection, spec.table, raw.size_hint)
         try:
             for first_row, rows in raw.pieces(size):
                 chunk = self._type(spec, name, positions, len(header), first_row, rows)
@@ -443,6 +444,8 @@ class Importer:
                     self.progress(chunk.size)
         except ReadError as exc:
             self.problems.append(exc.problem)
+        if set_aside and not self.problems:  # with problems, the caller rolls everything back
+            bulk.restore_foreign_keys(self.connection, set_aside)
         if spec.name == "actuals" and not self.problems:
             summaries.apply(self.connection, self._deltas)
             self._deltas = summaries.new_deltas()
