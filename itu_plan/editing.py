@@ -34,9 +34,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Date, Integer, func, select, update
@@ -425,6 +426,48 @@ def _guarded_delete(session: Session, record: Any, row_version: int, *, table: s
     session.expunge(record)
 
 
+def _update_audited(
+    session: Session,
+    who: Actor,
+    record: Any,
+    row_version: int,
+    values: Mapping[str, Any],
+    describe: Callable[[Any], dict[str, Any]],
+    *,
+    table: str,
+    key: str,
+    noun: str,
+) -> None:
+    """Write the ``values`` that differ from ``record``'s if it is still at ``row_version``,
+    with an audit event (before and after ``describe``). Nothing to change writes nothing,
+    but a stale ``row_version`` is still a ``ConflictError``."""
+    before = describe(record)
+    changed = {k: v for k, v in values.items() if getattr(record, k) != v}
+    if not changed:
+        if record.row_version != row_version:
+            raise _conflict(session, table, key, noun)
+        return
+    _guarded_update(session, record, row_version, changed, table=table, key=key, noun=noun)
+    audit.record(session, who.username, "update", table, key, before=before, after=describe(record))
+
+
+def _delete_audited(
+    session: Session,
+    who: Actor,
+    record: Any,
+    row_version: int,
+    describe: Callable[[Any], dict[str, Any]],
+    *,
+    table: str,
+    key: str,
+    noun: str,
+) -> None:
+    """Delete ``record`` if it is still at ``row_version``, with an audit event."""
+    before = describe(record)
+    _guarded_delete(session, record, row_version, table=table, key=key, noun=noun)
+    audit.record(session, who.username, "delete", table, key, before=before)
+
+
 def _insert(session: Session, record: Base, *, table: str, key: str, noun: str) -> None:
     """Add ``record``; a unique key taken meanwhile by someone else is a ``ConflictError``."""
     try:
@@ -600,21 +643,8 @@ def update_activity(
                 f"cannot change the objective of {what}: {booked} actuals are booked to it and "
                 "would move to the new objective with it; create a new activity instead"
             )
-    before = describe_activity(activity)
-    values = {k: v for k, v in values.items() if getattr(activity, k) != v}
-    if not values:
-        if activity.row_version != row_version:
-            raise _conflict(session, "activities", code, "activity")
-        return activity
-    _guarded_update(session, activity, row_version, values, table="activities", key=code, noun="activity")
-    audit.record(
-        session,
-        who.username,
-        "update",
-        "activities",
-        code,
-        before=before,
-        after=describe_activity(activity),
+    _update_audited(
+        session, who, activity, row_version, values, describe_activity, table="activities", key=code, noun="activity"
     )
     return activity
 
@@ -638,9 +668,9 @@ def delete_activity(session: Session, who: Actor, code: str, row_version: int) -
             f"cannot delete {what}: {lines} cost lines and {actuals} actuals refer to it; "
             "set its status to cancelled instead"
         )
-    before = describe_activity(activity)
-    _guarded_delete(session, activity, row_version, table="activities", key=code, noun="activity")
-    audit.record(session, who.username, "delete", "activities", code, before=before)
+    _delete_audited(
+        session, who, activity, row_version, describe_activity, table="activities", key=code, noun="activity"
+    )
 
 
 # -- cost lines ------------------------------------------------------------------------------
@@ -745,21 +775,8 @@ def update_cost_line(
     elif values.get("work_months_e2") is not None and line.grade:
         values["amount_centimes"] = _staff_amount(session, problems, line.grade, line.year, values["work_months_e2"])
     problems.check()
-    before = describe_cost_line(line)
-    values = {k: v for k, v in values.items() if getattr(line, k) != v}
-    if not values:
-        if line.row_version != row_version:
-            raise _conflict(session, "cost_lines", str(key), "cost line")
-        return line
-    _guarded_update(session, line, row_version, values, table="cost_lines", key=str(key), noun="cost line")
-    audit.record(
-        session,
-        who.username,
-        "update",
-        "cost_lines",
-        str(key),
-        before=before,
-        after=describe_cost_line(line),
+    _update_audited(
+        session, who, line, row_version, values, describe_cost_line, table="cost_lines", key=str(key), noun="cost line"
     )
     return line
 
@@ -774,9 +791,9 @@ def delete_cost_line(session: Session, who: Actor, key: CostLineKey, row_version
     if line is None:
         raise _missing(session, "cost_lines", str(key), "cost line")
     require_plan_write(session, who, unit_id=line.activity.unit_id, version=version, what=what, verb="delete")
-    before = describe_cost_line(line)
-    _guarded_delete(session, line, row_version, table="cost_lines", key=str(key), noun="cost line")
-    audit.record(session, who.username, "delete", "cost_lines", str(key), before=before)
+    _delete_audited(
+        session, who, line, row_version, describe_cost_line, table="cost_lines", key=str(key), noun="cost line"
+    )
 
 
 # -- budget lines ----------------------------------------------------------------------------
@@ -844,21 +861,16 @@ def update_budget_line(
     if "amount" in changes:
         values["amount_centimes"] = _money(problems, "amount", changes["amount"])
     problems.check()
-    before = describe_budget_line(session, line)
-    values = {k: v for k, v in values.items() if getattr(line, k) != v}
-    if not values:
-        if line.row_version != row_version:
-            raise _conflict(session, "budget_lines", str(key), "budget line")
-        return line
-    _guarded_update(session, line, row_version, values, table="budget_lines", key=str(key), noun="budget line")
-    audit.record(
+    _update_audited(
         session,
-        who.username,
-        "update",
-        "budget_lines",
-        str(key),
-        before=before,
-        after=describe_budget_line(session, line),
+        who,
+        line,
+        row_version,
+        values,
+        partial(describe_budget_line, session),
+        table="budget_lines",
+        key=str(key),
+        noun="budget line",
     )
     return line
 
@@ -873,9 +885,16 @@ def delete_budget_line(session: Session, who: Actor, key: BudgetLineKey, row_ver
     if line is None:
         raise _missing(session, "budget_lines", str(key), "budget line")
     require_plan_write(session, who, unit_id=line.unit_id, version=version, what=what, verb="delete")
-    before = describe_budget_line(session, line)
-    _guarded_delete(session, line, row_version, table="budget_lines", key=str(key), noun="budget line")
-    audit.record(session, who.username, "delete", "budget_lines", str(key), before=before)
+    _delete_audited(
+        session,
+        who,
+        line,
+        row_version,
+        partial(describe_budget_line, session),
+        table="budget_lines",
+        key=str(key),
+        noun="budget line",
+    )
 
 
 # -- comments ------------------------------------------------------------------------------
