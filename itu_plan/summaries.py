@@ -25,7 +25,7 @@ def new_deltas() -> Deltas:
     return defaultdict(lambda: [0, 0, ""])
 
 
-#: From this many actuals on, :func:`collect` groups with pandas instead of a Python loop.
+#: From this many actuals on, :func:`collect` sums with numpy instead of a Python loop.
 GROUPED = 5_000
 
 
@@ -59,41 +59,44 @@ def _collect_grouped(
     categories: Sequence[str],
     amounts: Sequence[int],
 ) -> bool:
-    """:func:`collect` by a pandas group-by; False (nothing added) if the sums could
-    overflow 64-bit integers, which Python's integers never do."""
+    """:func:`collect` with numpy; False (nothing added) if a sum could overflow 64-bit
+    integers, which Python's integers never do."""
     import numpy as np
     import pandas as pd
 
-    amount = np.asarray(amounts, dtype=np.int64)
-    if len(amount) and int(np.abs(amount).max()) * len(amount) >= 2**63:
+    try:
+        amount = np.asarray(amounts, dtype=np.int64)
+    except OverflowError:
+        return False
+    if int(np.abs(amount).max()) * len(amount) >= 2**63:
         return False
     day_codes, distinct = pd.factorize(np.asarray(dates, dtype=object))
     days = [_text(d) for d in distinct]
-    order = sorted(range(len(days)), key=days.__getitem__)
-    rank = np.empty(len(days), dtype=np.int64)
-    rank[order] = np.arange(len(days))
+    rank = np.argsort(np.argsort(np.array(days)))  # of each distinct day, in date order
     category_codes, category_names = pd.factorize(np.asarray(categories, dtype=object))
-    frame = pd.DataFrame(
-        {
-            "year": np.array([int(d[:4]) for d in days], dtype=np.int64)[day_codes],
-            "unit": np.asarray(units, dtype=np.int64),
-            "objective": np.array([-1 if o is None else o for o in objectives], dtype=np.int64),
-            "category": category_codes,
-            "amount": amount,
-            "day": rank[day_codes],
-        }
+    parts = (
+        np.array([int(d[:4]) for d in days], dtype=np.int64)[day_codes],
+        np.asarray(units, dtype=np.int64),
+        np.array([-1 if o is None else o for o in objectives], dtype=np.int64),
+        category_codes.astype(np.int64),
     )
-    grouped = frame.groupby(["year", "unit", "objective", "category"], sort=False).agg(
-        amount=("amount", "sum"), count=("amount", "size"), day=("day", "max")
-    )
-    latest = [days[i] for i in order]
-    for (year, unit, objective, category), total, count, day in zip(
-        grouped.index, grouped["amount"], grouped["count"], grouped["day"], strict=True
-    ):
-        entry = deltas[int(year), int(unit), None if objective < 0 else int(objective), category_names[category]]
-        entry[0] += int(total)
-        entry[1] += int(count)
-        entry[2] = max(entry[2], latest[day])
+    combined = np.zeros(len(amount), dtype=np.int64)
+    for part in parts:  # one number per (year, unit, objective, category), in mixed radix
+        values, codes = np.unique(part, return_inverse=True)
+        combined = combined * len(values) + codes
+    _, first, group = np.unique(combined, return_index=True, return_inverse=True)
+    totals = np.zeros(len(first), dtype=np.int64)
+    np.add.at(totals, group, amount)
+    latest = np.full(len(first), -1, dtype=np.int64)
+    np.maximum.at(latest, group, rank[day_codes])
+    by_rank = sorted(days)
+    counts = np.bincount(group, minlength=len(first))
+    year, unit, objective, category = (part[first].tolist() for part in parts)
+    for g, (total, count, last) in enumerate(zip(totals.tolist(), counts.tolist(), latest.tolist(), strict=True)):
+        entry = deltas[year[g], unit[g], None if objective[g] < 0 else objective[g], category_names[category[g]]]
+        entry[0] += total
+        entry[1] += count
+        entry[2] = max(entry[2], by_rank[last])
     return True
 
 

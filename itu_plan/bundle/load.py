@@ -271,7 +271,7 @@ def _scaled_column(texts: Sequence[str], scale: int) -> list[int] | None:
         or re.search(rf"\.\d{{{scale + 1}}}", joined)
     ):  # fmt: skip
         return None  # digits on both sides of a point, at most ``scale`` after it
-    if re.search(rf"\d{{{16 - scale}}}", joined):
+    if max(map(len, texts)) > 15 - scale and re.search(rf"\d{{{16 - scale}}}", joined):
         return None  # more than 15 digits in all
     import numpy as np
 
@@ -318,10 +318,11 @@ class SeenKeys:
 
     def add_distinct(self, first_row: int, keys: Sequence[Any]) -> bool:
         """Take a piece of keys if they are valid, distinct and all new; else take nothing."""
-        distinct = set(keys)
-        if len(distinct) != len(keys) or INVALID in distinct or not self._keys.isdisjoint(distinct):
+        before = len(self._keys)
+        self._keys.update(keys)
+        if len(self._keys) - before != len(keys) or INVALID in self._keys:
+            self._keys = set(self.rows())  # undo: the keys taken before this piece
             return False
-        self._keys |= distinct
         if self._rows is None:
             self._pieces.append((first_row, keys))
         else:
@@ -361,7 +362,8 @@ class Importer:
         self._table_empty = False
         self._standard_costs_cache: dict[tuple[str, int], int] | None = None
         self._activity_objectives_cache: dict[str, str | None] | None = None
-        self._deltas = summaries.new_deltas()
+        self._deltas = summaries.new_deltas()  # of the actuals loaded
+        self._objective_of_activity: dict[int, int | None] | None = None  # activity id -> objective id
 
     # -- public ------------------------------------------------------------------------------
 
@@ -857,14 +859,15 @@ class Importer:
     def _collect_totals(self, columns: dict[str, list[Any]]) -> None:
         """Add loaded actuals, given by database column, to the per-year summary
         (by their effective objective: their own, else their activity's)."""
-        objectives, activities = self.ids("objectives"), self.ids("activities")
-        by_activity = {
-            activities[code]: objectives.get(objective) if objective else None
-            for code, objective in self._activity_objectives().items()
-            if code in activities
-        }
+        if self._objective_of_activity is None:
+            objectives, activities = self.ids("objectives"), self.ids("activities")
+            self._objective_of_activity = {
+                activities[code]: objectives.get(objective) if objective else None
+                for code, objective in self._activity_objectives().items()
+                if code in activities
+            }
         own = columns["objective_id"]
-        effective = list(map(by_activity.get, columns["activity_id"]))
+        effective = list(map(self._objective_of_activity.get, columns["activity_id"]))
         for i in [i for i, o in enumerate(own) if o is not None]:
             effective[i] = own[i]
         summaries.collect(

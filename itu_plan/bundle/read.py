@@ -134,7 +134,8 @@ def simple_csv(path: Path, width: int) -> SimpleCsv | None:
         while True:
             block = handle.read(8 << 20)
             try:
-                decoder.decode(block, final=not block)
+                if not block.isascii() or decoder.getstate()[0] or not block:
+                    decoder.decode(block, final=not block)
             except UnicodeDecodeError:
                 return None
             data = carry + block
