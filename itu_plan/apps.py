@@ -17,6 +17,11 @@ from itu_plan.workspace import resolve_user
 
 #: Seconds an idle Voilà kernel lives before it is culled (each holds ~275 MB).
 CULL_IDLE_SECONDS = 600
+#: The Voilà template of the apps (``data/voila/templates/itu-plan``): the lab template with
+#: nothing fetched from a CDN, and a kernel shut down when its page closes.
+VOILA_TEMPLATE = "itu-plan"
+#: The Jupyter data folder that holds it, put first on ``JUPYTER_PATH`` so Voilà finds it.
+JUPYTER_DATA = Path(__file__).parent / "data"
 
 
 def notebooks_dir(path: str | os.PathLike[str] | None = None) -> Path:
@@ -33,9 +38,12 @@ def notebooks_dir(path: str | os.PathLike[str] | None = None) -> Path:
 
 
 def kernel_environment(url: str | None, user: str | None) -> dict[str, str]:
+    """The environment of the server and its kernels: the workspace, the acting user, and
+    the package's Jupyter data folder (the Voilà template) first on ``JUPYTER_PATH``."""
     env = dict(os.environ)
     env["ITU_PLAN_DB"] = store.absolute_url(store.resolve_url(url))
     env["ITU_PLAN_USER"] = resolve_user(user)
+    env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(JUPYTER_DATA), env.get("JUPYTER_PATH")]))
     return env
 
 
@@ -48,18 +56,20 @@ def voila_command(
     cull_after: int = CULL_IDLE_SECONDS,
     ip: str = "127.0.0.1",
 ) -> list[str]:
-    """The Voilà command line: tree mode over ``folder``, sources stripped,
-    tracebacks hidden, ``pool_size`` preheated kernels per notebook (0: none),
-    kernels idle for ``cull_after`` seconds culled.
+    """The Voilà command line: tree mode over ``folder`` with the package's template
+    (it needs the environment of ``kernel_environment``), sources stripped, tracebacks
+    hidden, ``pool_size`` preheated kernels per notebook (0: none), kernels idle for
+    ``cull_after`` seconds culled.
 
-    Voilà does not shut a kernel down when its page closes, so without culling
-    every visit would leave a kernel of about 275 MB behind; pooled (preheated)
-    kernels are never culled.
+    A page's kernel is shut down when the page closes; culling takes the kernels of
+    pages that never said goodbye (a crashed browser, a lost connection), each about
+    275 MB. Pooled (preheated) kernels are never culled.
     """
     return [
         sys.executable, "-m", "voila", str(folder),
         f"--port={port}",
         f"--Voila.ip={ip}",
+        f"--template={VOILA_TEMPLATE}",
         "--strip_sources=True",
         "--show_tracebacks=False",
         f"--preheat_kernel={pool_size > 0}",

@@ -1,8 +1,9 @@
 """The apps in a real browser: `itu-plan serve` of a private copy of the demo workspace,
 opened in headless Chromium.
 
-Every app loads with no page error, no traceback and no error banner, and draws its
-charts; a filter change redraws a chart; a planner's edit reaches the database and the
+Every app, and the list of apps, loads with no page error, no traceback, no error banner
+and no request leaving the server (button icons still draw), and draws its charts; a
+filter change redraws a chart; a planner's edit reaches the database and the
 audit trail; a second planner's stale edit gets the conflict message; a reviewer sees
 no editing control, and a widget message forged from the reviewer's page is refused
 and audited. First-render times (navigation until the page and its charts are drawn)
@@ -35,8 +36,6 @@ APPS = {
 }  # fmt: skip
 LINE = "BDT-AFR-001/2006/contractual//RB-MS"
 KEY = CostLineKey("2006-2007 draft", "BDT-AFR-001", 2006, "contractual", None, "RB-MS")
-#: what the Voilà lab template itself fetches from a CDN (a matter of `itu-plan serve`, not of the apps)
-TEMPLATE_CDN = "fontawesome"
 
 
 def copy_of(demo_sqlite: str, folder: Path) -> str:
@@ -133,10 +132,43 @@ class Visit:
         assert self.errors == [], self.errors
         assert "Traceback" not in body and "There was an error" not in body
         assert self.banners() == []
-        assert all(TEMPLATE_CDN in url for url in self.external), self.external
+        assert self.external == [], "every request stays on the server"
+
+
+#: the FontAwesome faces the page has loaded (Voilà's bundle carries them; nothing comes from a CDN)
+ICON_FONTS = """
+async () => {
+  await document.fonts.ready;
+  return [...document.fonts].filter(f => f.family.includes('Font Awesome') && f.status === 'loaded')
+    .map(f => f.family + ' ' + f.weight);
+}
+"""
 
 
 # -- every app --------------------------------------------------------------------------------------
+
+
+def test_the_list_of_apps_fetches_nothing_from_outside(reviewer_site: tuple[str, str], browser: Any) -> None:
+    base, _url = reviewer_site
+    visit = Visit(browser, base)
+    visit.page.goto(base + "/", timeout=60_000)
+    visit.page.wait_for_selector("text=index.ipynb", timeout=30_000)
+    visit.page.wait_for_load_state("networkidle")
+    assert visit.external == [] and visit.errors == []
+    visit.close()
+
+
+def test_button_icons_are_drawn_with_the_bundled_fontawesome(reviewer_site: tuple[str, str], browser: Any) -> None:
+    """The lab template linked FontAwesome from a CDN; the apps' template does not, and the
+    icons still draw: the icon font comes from Voilà's own bundle."""
+    base, _url = reviewer_site
+    visit = Visit(browser, base)
+    visit.open(f"{base}/voila/render/agreements.ipynb")
+    icon = visit.page.locator(".itu-export i.fa-download").first
+    assert "Font Awesome" in icon.evaluate("i => getComputedStyle(i).fontFamily")
+    assert "Font Awesome 5 Free 900" in visit.page.evaluate(ICON_FONTS)
+    visit.check_clean()
+    visit.close()
 
 
 def test_every_app_loads_clean_and_draws_its_charts(reviewer_site: tuple[str, str], browser: Any,

@@ -7,6 +7,8 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from itu_plan.cli import COMMANDS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -87,3 +89,33 @@ def test_ci_runs_the_readme_test_command() -> None:
     readme = (REPO / "README.md").read_text()
     assert "make test" in readme and "make run" in readme
     assert "make test" in (REPO / ".ci/run").read_text()
+
+
+def test_every_data_file_is_package_data() -> None:
+    """What the packages read at run time (member states, stylesheets, the Voilà template of
+    `itu-plan serve`) ships in the wheel: each file is matched by ``package-data``."""
+    package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert (REPO / "itu_plan/data/voila/templates/itu-plan/index.html.j2").exists()
+    for package in ("itu_plan", "widgets"):
+        root = REPO / package
+        shipped = {path for pattern in package_data[package] for path in root.glob(pattern)}
+        files = {
+            path
+            for path in root.rglob("*")
+            if path.is_file() and path.suffix not in {".py", ".pyc"} and not path.name.startswith(".")
+        }
+        assert sorted(str(p.relative_to(REPO)) for p in files - shipped) == []
+
+
+def test_serve_names_a_voila_template_its_environment_finds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from voila.paths import collect_template_paths
+
+    from itu_plan import apps
+
+    command = apps.voila_command(tmp_path, port=8866, open_browser=False)
+    assert f"--template={apps.VOILA_TEMPLATE}" in command
+    env = apps.kernel_environment(f"sqlite:///{tmp_path / 'workspace.db'}", "tester")
+    monkeypatch.setenv("JUPYTER_PATH", env["JUPYTER_PATH"])
+    paths = collect_template_paths(["voila", "nbconvert"], apps.VOILA_TEMPLATE, prune=True)
+    assert paths[0] == str(apps.JUPYTER_DATA / "voila" / "templates" / apps.VOILA_TEMPLATE)
+    assert any(Path(path).parts[-3:] == ("voila", "templates", "lab") for path in paths)  # the one it extends
