@@ -140,11 +140,12 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, exited but not yet reaped, does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
-    return True
+    return state != "Z"
 
 
 @contextlib.contextmanager
@@ -159,15 +160,17 @@ def served(db_url: str, user: str, log: Path, *extra: str) -> Iterator[str]:
         wait_until_up(process, base, log)
         yield base
     finally:
-        tree = _descendants(process.pid)
-        for pid in [*tree[:1], process.pid]:  # Voilà shuts its kernels down on SIGTERM
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        while any(_alive(p) for p in [process.pid, *tree]) and time.monotonic() < deadline:
+        kernels = _descendants(process.pid)
+        process.terminate()  # `serve` became Voilà, which shuts its kernels down on SIGTERM
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in kernels) and time.monotonic() < deadline:
             time.sleep(0.2)
-        for pid in [*tree, process.pid]:
+        for pid in kernels:
             if _alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-        process.wait(timeout=20)
