@@ -837,12 +837,9 @@ class Importer:
             picked = values if everything else [values[i] for i in indexes]
             if f.kind == "ref":
                 assert f.ref is not None
-                ids = self.ids(f.ref)
-                picked = (
-                    list(map(ids.__getitem__, picked))
-                    if None not in picked
-                    else [None if v is None else ids[v] for v in picked]
-                )
+                ids: dict[Any, int | None] = dict(self.ids(f.ref))
+                ids[None] = None  # an optional reference left empty
+                picked = list(map(ids.__getitem__, picked))
             converted.append(picked)
         if versioned:
             converted.append([1] * len(converted[0]))
