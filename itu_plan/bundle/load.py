@@ -212,7 +212,8 @@ def fast_column(spec: FileSpec, f: Field, cells: Sequence[str], *, trimmed: bool
     value) returns None and the caller takes the cell-by-cell path that
     explains each problem. ``trimmed`` tells that no cell has edge whitespace.
     """
-    if f.required and "" in cells:
+    blanks = "" in cells
+    if f.required and blanks:
         return None
     if not trimmed and _edge_space("\x00".join(cells)):
         return None
@@ -223,20 +224,18 @@ def fast_column(spec: FileSpec, f: Field, cells: Sequence[str], *, trimmed: bool
             limit = column.type.length if column is not None and isinstance(column.type, String) else None
             if limit is not None and cells and max(map(len, cells)) > limit:
                 return None
-        return [c if c else None for c in cells] if "" in cells else list(cells)
+        return _values(cells, blanks)
+    distinct = set(cells) - {""}
     if kind == "enum":
-        return [c if c else None for c in cells] if set(cells) - {""} <= set(f.values) else None
+        return _values(cells, blanks) if distinct <= set(f.values) else None
     if kind == "date" or kind == "year":
         parse = parse_date if kind == "date" else parse_year
         try:
-            for value in set(cells) - {""}:
+            for value in distinct:
                 parse(value)
         except ValueError:
             return None
-        if kind == "year":
-            return [int(c) if c else None for c in cells]
-        return [c if c else None for c in cells]
-    blanks = "" in cells
+        return [int(c) if c else None for c in cells] if kind == "year" else _values(cells, blanks)
     present = [c for c in cells if c] if blanks else cells
     if kind in ("money", "scaled", "int"):
         numbers = _scaled_column(present, 2 if kind == "money" else f.scale if kind == "scaled" else 0)
@@ -249,6 +248,11 @@ def fast_column(spec: FileSpec, f: Field, cells: Sequence[str], *, trimmed: bool
     if kind == "number" and all(map(_DECIMAL.fullmatch, present)):
         return [float(c) if c else None for c in cells]
     return None
+
+
+def _values(cells: Sequence[str], blanks: bool) -> list[str | None]:
+    """The cells as values: a blank cell is no value (None)."""
+    return [c if c else None for c in cells] if blanks else list(cells)
 
 
 def _scaled_column(texts: Sequence[str], scale: int) -> list[int] | None:
