@@ -29,7 +29,7 @@ from tests.widgets_support import events, served
 pytestmark = pytest.mark.browser
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-#: app -> how many plotly charts it draws
+#: app -> how many charts it draws
 APPS = {
     "index": 0, "operational_plan": 1, "financial_plan": 2, "budget_monitoring": 1, "cost_recovery": 1,
     "funding": 2, "human_resources": 2, "council_report": 2, "agreements": 0,
@@ -76,10 +76,10 @@ def planner_site(demo_sqlite: str, tmp_path_factory: pytest.TempPathFactory) -> 
         yield base, url
 
 
-#: how many plotly charts on the page have drawn SVG traces (bars, lines, pie slices) and can be seen
-DRAWN = (
-    "() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.querySelector('svg.main-svg .trace')).length"
-)
+#: how many charts on the page have drawn marks (bars, points, pie slices) that can be seen (the kernel
+#: draws them as SVG, widgets.svg_chart: no plotly.js in the apps)
+DRAWN = """() => [...document.querySelectorAll('.itu-svgc')]
+  .filter(c => [...c.querySelectorAll('.itu-mark')].some(m => m.getBoundingClientRect().width > 0)).length"""
 
 
 def remember(request: pytest.FixtureRequest, key: str, value: Any) -> None:
@@ -110,7 +110,7 @@ class Visit:
 
     def open(self, url: str, charts: int = 0, ready: str = ".itu-app") -> float:
         """Navigate; wait until the page is rendered (``ready`` is visible) and ``charts``
-        plotly charts are drawn. Returns the seconds it took."""
+        charts are drawn. Returns the seconds it took."""
         start = time.monotonic()
         self.page.goto(url, wait_until="commit", timeout=120_000)
         self.page.wait_for_selector("#rendered_cells", state="visible", timeout=120_000)
@@ -197,7 +197,7 @@ def test_a_filter_change_redraws_the_chart(reviewer_site: tuple[str, str], brows
     base, _url = reviewer_site
     visit = Visit(browser, base)
     visit.open(f"{base}/voila/render/budget_monitoring.ipynb", 1)
-    units = "() => document.querySelector('.itu-report-chart .js-plotly-plot').data[0].x"
+    units = "() => JSON.parse(document.querySelector('.itu-report-chart svg.itu-svgc-plot').dataset.x)"
     assert "BR-SSD" in visit.page.evaluate(units)
     start = time.monotonic()
     unit = visit.page.locator(".itu-filter-bar select").nth(2)
@@ -275,9 +275,22 @@ def test_a_forged_widget_message_from_a_reviewer_is_refused_and_audited(reviewer
 # -- the planner: edits and conflicts ------------------------------------------------------------------
 
 
-def _select(visit: Visit, line: str) -> None:
+def _grid_ready(visit: Visit) -> None:
+    """Wait until the plan grid's line editor is drawn (its cell runs after the chart's);
+    if it never is, say what the page shows instead."""
     field = visit.page.locator(".itu-plan-grid-line input")
-    field.wait_for(timeout=90_000)
+    try:
+        field.wait_for(timeout=180_000)
+    except Exception as exc:
+        text = visit.body()
+        pytest.fail(
+            f"the plan grid never appeared ({exc.__class__.__name__}); errors {visit.errors}; page:\n{text[-3000:]}"
+        )
+
+
+def _select(visit: Visit, line: str) -> None:
+    _grid_ready(visit)
+    field = visit.page.locator(".itu-plan-grid-line input")
     field.fill(line)
     field.press("Enter")
     visit.page.wait_for_function(
@@ -290,6 +303,7 @@ def test_planners_edit_a_line_and_a_stale_edit_gets_the_conflict(planner_site: t
     page_url = f"{base}/voila/render/operational_plan.ipynb?unit=BDT&year=2006"
     first, second = Visit(browser, base), Visit(browser, base)
     first.open(page_url, 1)
+    _grid_ready(first)  # one page at a time: two kernels starting at once starve a busy machine
     second.open(page_url, 1)
     _select(first, LINE)
     _select(second, LINE)
