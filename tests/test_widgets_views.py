@@ -4,9 +4,14 @@ the filters and headline figures, PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import csv
+import html
 import io
+import json
+import re
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -120,22 +125,30 @@ def test_every_headline_figure_computes_on_the_demo(app: widgets.App) -> None:
 # -- charts and tables ----------------------------------------------------------------------------------
 
 
+def _drawn(chart: Any) -> tuple[list[str], int]:
+    """The categories a live chart shows (its plot's ``data-x``) and how many marks it draws."""
+    found = re.search(r'<svg class="itu-svgc-plot"[^>]* data-x="([^"]*)"', chart.view.value)
+    categories = json.loads(html.unescape(found.group(1))) if found else []
+    return categories, chart.view.value.count('class="itu-mark"')
+
+
 def test_report_chart_draws_the_report_and_redraws_on_a_filter_change(app: widgets.App) -> None:
     bar = widgets.FilterBar(app)
     chart = widgets.ReportChart(app, bar, "budget-vs-actual")
-    (output,) = chart.output.outputs
-    figure = output["data"][charts.MIME]
-    budget = next(t for t in figure["data"] if t["name"] == "Budget")
+    assert chart.figure is not None
+    budget = next(t for t in chart.figure.data if t.name == "Budget")
     bva = app.report("budget-vs-actual", version=bar.version)
-    assert sum(budget["y"]) == pytest.approx(float(_sum(bva, "budget")))
-    assert "BR-SSD" in budget["x"]
+    assert sum(budget.y) == pytest.approx(float(_sum(bva, "budget")))
+    assert "BR-SSD" in budget.x
+    categories, marks = _drawn(chart)  # live, the kernel draws it: a bar per unit for budget and actual
+    assert categories == list(budget.x) and marks == 2 * len(budget.x)
+    assert "Budget and actual expenditure by unit" in chart.view.value and "<script" not in chart.view.value
     bar.unit = "BDT-AFR"  # one unit: the chart goes by objective
-    budget = next(t for t in chart.output.outputs[0]["data"][charts.MIME]["data"] if t["name"] == "Budget")
-    assert budget["x"] and all(x.startswith(("ITU-D", "S-")) for x in budget["x"])
+    categories, _marks = _drawn(chart)
+    assert categories and all(x.startswith(("ITU-D", "S-")) for x in categories)
     bar.unit, bar.objective = "BR", "ITU-D.1"
-    assert (
-        chart.output.outputs[0]["data"][charts.MIME]["layout"]["annotations"][0]["text"] == "No data for this selection"
-    )
+    assert chart.figure.layout.annotations[0].text == "No data for this selection"
+    assert "No data for this selection" in chart.view.value and _drawn(chart) == ([], 0)
     assert chart.banner.message == ""
     html = chart.static_html()
     assert f'id="{chart.div_id}"' in html and "Plotly.newPlot" in html and "http" not in html
@@ -153,6 +166,12 @@ def test_every_chart_builds_from_the_demo(app: widgets.App, chart: str) -> None:
     assert view.banner.message == ""
     assert view.figure is not None and view.figure.data, chart
     assert view.figure.layout.title.text
+    categories, marks = _drawn(view)  # a mark per bar or slice of a non-zero value, per point of a line
+    expected = 0
+    for trace in view.figure.data:
+        values = trace.values if trace.type == "pie" else trace.x if trace.orientation == "h" else trace.y
+        expected += sum(1 for v in values if v is not None and (v or trace.type == "scatter"))
+    assert categories and marks == expected, chart
 
 
 def test_report_table_shows_the_filtered_rows_with_totals(app: widgets.App) -> None:
@@ -236,3 +255,76 @@ def test_parameters_come_from_the_query_string_under_voila(monkeypatch: pytest.M
     monkeypatch.setenv("VOILA_PREHEAT", "False")  # what Voilà sets in the kernels it starts
     monkeypatch.setenv("QUERY_STRING", "year=2005&unit=TSB")
     assert widgets.parameters(defaults) == {"db_url": None, "version": None, "year": "2005", "unit": "TSB"}
+
+
+def _preheated(monkeypatch: pytest.MonkeyPatch, query: str) -> list[str]:
+    """A preheated Voilà kernel (as far as widgets can tell) whose page is asked for with
+    ``query``; returns the queries it waited for."""
+    from widgets import notebook_parameters
+
+    waited: list[str] = []
+
+    def request() -> str:
+        time.sleep(0.2)  # the visitor comes after the notebook ran
+        waited.append(query)
+        return query
+
+    monkeypatch.setenv("VOILA_PREHEAT", "True")
+    monkeypatch.setattr(notebook_parameters, "query_string", request)
+    monkeypatch.setattr(notebook_parameters._Request, "current", None)
+    return waited
+
+
+def test_a_preheated_page_is_computed_before_the_request_and_follows_it(
+    app: widgets.App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A preheated kernel computes the page with the notebook's values before anyone asks
+    for it; the filters the request names arrive later, on the kernel's loop, and the page
+    follows them (an unknown one is explained)."""
+    waited = _preheated(monkeypatch, "unit=BDT&year=2006&objective=ITU-D.1&version=nope")
+    defaults = {"version": None, "year": None, "unit": None}
+
+    async def notebook() -> tuple[Any, ...]:
+        p = widgets.parameters(defaults)
+        assert p == defaults and waited == []  # not waiting for the visitor
+        bar = widgets.FilterBar(app, version=p["version"], year=p["year"], unit=p["unit"])
+        cards = widgets.KpiCards(app, bar, ["budget"])
+        chart = widgets.ReportChart(app, bar, "budget-vs-actual")
+        entries = [("budget_monitoring", "Budget monitoring", "Budget against actual")]
+        directory = widgets.AppDirectory(app, entries, parameters=p)
+        assert bar.unit is None and "BR-SSD" in _drawn(chart)[0] and "?" not in directory.query
+        for _ in range(100):  # the kernel is idle: the request comes
+            await asyncio.sleep(0.02)
+            if bar.unit is not None:
+                break
+        return bar, cards, chart, directory
+
+    bar, cards, chart, directory = asyncio.run(notebook())
+    assert waited == ["unit=BDT&year=2006&objective=ITU-D.1&version=nope"]
+    assert (bar.unit, bar.year, bar.version) == ("BDT", 2006, bar.default_version)
+    assert bar.objective is None  # the notebook does not take an objective from its page
+    assert "there is no plan version 'nope'" in bar.banner.message
+    assert 'data-unit="BDT"' in cards.cards.value and 'data-year="2006"' in cards.cards.value
+    assert all(u.startswith("BDT") for u in _drawn(chart)[0])
+    assert directory.query == "version=nope&year=2006&unit=BDT"  # passed on as asked, like the notebook's own
+
+
+def test_a_preheated_page_asked_for_as_computed_changes_nothing(
+    app: widgets.App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waited = _preheated(monkeypatch, "unit=&x=1")
+    changes: list[Any] = []
+
+    async def notebook() -> Any:
+        p = widgets.parameters({"version": None, "year": None, "unit": None})
+        bar = widgets.FilterBar(app, version=p["version"], year=p["year"], unit=p["unit"])
+        bar.on_change(lambda: changes.append(1))
+        for _ in range(50):
+            await asyncio.sleep(0.02)
+            if waited:
+                break
+        await asyncio.sleep(0.05)
+        return bar
+
+    bar = asyncio.run(notebook())
+    assert waited and changes == [] and bar.unit is None and bar.banner.message == ""

@@ -3,18 +3,15 @@
 Each builder takes a report table (as ``Workspace.report`` returns it, already
 filtered) and returns a ``plotly.graph_objects.Figure``; none queries anything.
 
-Live, a figure is shown as a ``application/vnd.plotly.v1+json`` output inside
-an ``ipywidgets.Output`` (:func:`display_data`): JupyterLab and Voilà draw it
-with the ``jupyterlab-plotly`` renderer that ships with plotly, whose
-plotly.js is served by the local server as a cached file. A ``FigureWidget``
-would instead push a 5 MB bundle through the kernel websocket on every page
-load and need ``anywidget``. Static pages get :func:`figure_html`: a div and a
-``Plotly.newPlot`` call, with plotly.js provided once by the page.
+Live (Voilà, JupyterLab), the kernel draws a figure as HTML and SVG in an
+``ipywidgets.HTML`` (:mod:`widgets.svg_chart`): the page needs no plotly.js, whose
+4.6 MB once took about 1.3 s of an app's first render (``benchmarks/bench_first_render.py``).
+Static pages get :func:`figure_html`: a div and a ``Plotly.newPlot`` call, with
+plotly.js provided once by the page, so a reviewer can hover and zoom.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -27,7 +24,6 @@ if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-MIME = "application/vnd.plotly.v1+json"
 PALETTE = ["#1d4f91", "#009edb", "#7fb800", "#f2a900", "#b3261e", "#6c4f9e", "#00897b", "#8d6e63"]
 FONT = "Segoe UI, Helvetica Neue, Arial, sans-serif"
 CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
@@ -294,27 +290,6 @@ def balance_scenario(base: pd.DataFrame, scenario: pd.DataFrame, title: str = "B
 
 
 # -- showing a figure ------------------------------------------------------------------------------
-
-
-def to_json(fig: go.Figure) -> dict[str, Any]:
-    """The figure as plain JSON data (what the plotly mimetype carries).
-
-    Not ``responsive``: that sizes the plot to 100 % of its container's height,
-    which an output area inside a flex row does not have (the chart collapses to
-    nothing); the JupyterLab renderer resizes the plot with its widget anyway.
-    """
-    data: dict[str, Any] = json.loads(fig.to_json())
-    data["config"] = {k: v for k, v in CONFIG.items() if k != "responsive"}
-    return data
-
-
-def display_data(fig: go.Figure, text: str = "") -> dict[str, Any]:
-    """An ``Output`` widget output that draws ``fig`` with plotly's JupyterLab renderer."""
-    return {
-        "output_type": "display_data",
-        "data": {MIME: to_json(fig), "text/plain": text or "(chart)"},
-        "metadata": {},
-    }
 
 
 def figure_html(fig: go.Figure, div_id: str) -> str:

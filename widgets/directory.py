@@ -11,6 +11,7 @@ import ipywidgets as w
 
 from widgets.base import Composite
 from widgets.notebook_parameters import NAMES as QUERY
+from widgets.notebook_parameters import on_request
 from widgets.static import is_static
 
 if TYPE_CHECKING:
@@ -36,10 +37,21 @@ class AppDirectory(Composite):
     ) -> None:
         super().__init__(app, **kwargs)
         self.entries = tuple(entries)
-        carried = {k: v for k, v in (parameters or {}).items() if k in QUERY and v not in (None, "")}
-        self.query = urlencode(carried)
+        self.parameters = dict(parameters or {})
+        self.query = self._query()
         self.html = w.HTML(self._html(static=is_static()))
         self.children = [self.banner, self.html]
+        on_request(self.guard(self._on_request))
+
+    def _query(self) -> str:
+        return urlencode({k: v for k, v in self.parameters.items() if k in QUERY and v not in (None, "")})
+
+    def _on_request(self, changed: Mapping[str, Any]) -> None:
+        """The page's query string changed parameters (a preheated kernel built the page
+        before the request came): pass those on."""
+        self.parameters.update({k: v for k, v in changed.items() if k in self.parameters})
+        self.query = self._query()
+        self.html.value = self._html(static=False)
 
     def href(self, name: str, *, static: bool) -> str:
         if static:

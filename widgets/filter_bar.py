@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
@@ -11,6 +11,7 @@ import traitlets
 
 from itu_plan import NotFound
 from widgets.base import Composite
+from widgets.notebook_parameters import on_request
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,14 +63,12 @@ class FilterBar(Composite):
         self.fields = tuple(f for f in FIELDS if f in set(fields))
         cat = app.catalog
         problems: list[str] = []
-        default = cat.default_version
+        self.default_version = cat.default_version
         if prefer_draft:
             drafts = [v.name for v in cat.versions if v.is_draft]
-            default = drafts[-1] if drafts else default
-        self.version = self._checked(problems, "version", version, lambda v: cat.version(v).name) or default
-        self.year = self._checked(problems, "year", year, self._year)
-        self.unit = self._checked(problems, "unit", unit, lambda u: cat.unit(u).code)
-        self.objective = self._checked(problems, "objective", objective, lambda o: cat.objective(o).code)
+            self.default_version = drafts[-1] if drafts else self.default_version
+        values = self._resolve(problems, {"version": version, "year": year, "unit": unit, "objective": objective})
+        self.version, self.year, self.unit, self.objective = (values[name] for name in FIELDS)
 
         style = {"description_width": "initial"}
         narrow = w.Layout(width="auto", min_width="180px")
@@ -113,6 +112,33 @@ class FilterBar(Composite):
         if problems:
             self.banner.show("; ".join(problems))
         app.observe(self.guard(self._on_versions), names="versions_revision")
+        on_request(self.guard(self._on_request))
+
+    def _resolve(self, problems: list[str], values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` (a version, year, unit and objective as a URL may give them) checked
+        against the workspace; an unknown one is noted in ``problems`` and left unset."""
+        cat = self.app.catalog
+        checks: dict[str, Callable[[Any], Any]] = {
+            "version": lambda v: cat.version(v).name,
+            "year": self._year,
+            "unit": lambda u: cat.unit(u).code,
+            "objective": lambda o: cat.objective(o).code,
+        }
+        resolved = {name: self._checked(problems, name, values[name], checks[name]) for name in values}
+        if "version" in resolved:
+            resolved["version"] = resolved["version"] or self.default_version
+        return resolved
+
+    def _on_request(self, changed: Mapping[str, Any]) -> None:
+        """The page's query string asks for other filters than the notebook's (a preheated
+        kernel computed the page before the request came): show those."""
+        problems: list[str] = []
+        values = self._resolve(problems, {name: value for name, value in changed.items() if name in FIELDS})
+        with self.hold_trait_notifications():
+            for name, value in values.items():
+                setattr(self, name, value)
+        if problems:
+            self.banner.show("; ".join(problems))
 
     def _on_versions(self, _change: Any = None) -> None:
         """Versions changed status: show their new labels (the choice stays)."""

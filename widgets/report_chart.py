@@ -1,4 +1,4 @@
-"""ReportChart: a plotly chart of one report that follows a FilterBar."""
+"""ReportChart: a chart of one report that follows a FilterBar."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 import traitlets
 
-from widgets import charts
+from widgets import charts, svg_chart
 from widgets.base import Composite
 
 if TYPE_CHECKING:
@@ -26,9 +26,10 @@ class ReportChart(Composite):
     the data change. ``source`` gives the table for a chart that is not drawn
     from a report (``catalog.contributions`` for the contributions).
 
-    ``figure`` is the plotly figure shown; live it is drawn in ``output`` (an
-    ``Output`` holding the plotly mimetype), in static pages by
-    :func:`widgets.charts.figure_html` under the deterministic ``div_id``.
+    ``figure`` is the plotly figure shown; live the kernel draws it as HTML and
+    SVG in ``view`` (an ``HTML`` widget, :func:`widgets.svg_chart.render`: no
+    plotly.js in the page), in static pages plotly draws it
+    (:func:`widgets.charts.figure_html`, under the deterministic ``div_id``).
     """
 
     chart = traitlets.Unicode()
@@ -52,8 +53,8 @@ class ReportChart(Composite):
         self._source = source
         self.div_id = app.next_id("chart")
         self.figure: go.Figure | None = None
-        self.output = w.Output(layout=w.Layout(min_height="240px"))
-        self.children = [self.banner, self.output]
+        self.view = w.HTML()
+        self.children = [self.banner, self.view]
         filters.on_change(self.guard(self._on_filters))
         app.observe(self.guard(lambda _change: self._on_filters()), names="revision")
         self.guard(self._on_filters)()
@@ -65,8 +66,7 @@ class ReportChart(Composite):
 
     def show_figure(self, figure: go.Figure) -> None:
         self.figure = figure
-        title = figure.layout.title.text or self.chart
-        self.output.outputs = (charts.display_data(figure, title),)
+        self.view.value = svg_chart.render(figure, self.chart)
 
     def static_html(self) -> str:
         if self.figure is None:

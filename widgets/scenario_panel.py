@@ -10,7 +10,7 @@ import ipywidgets as w
 import traitlets
 
 from itu_plan import catalog
-from widgets import charts
+from widgets import charts, svg_chart
 from widgets import format as fmt
 from widgets.base import Composite
 
@@ -66,7 +66,7 @@ class ScenarioPanel(Composite):
         traitlets.link((self.vacancy_slider, "value"), (self, "vacancy_rate"))
         self.unit_value = self.base_unit_value
         self.result = w.HTML()
-        self.output = w.Output(layout=w.Layout(min_height="240px"))
+        self.view = w.HTML()  # the chart, drawn by the kernel (widgets.svg_chart)
         self.div_id = app.next_id("chart")
         self.figure: go.Figure | None = None
         self._frames: tuple[pd.DataFrame, pd.DataFrame] | None = None
@@ -77,7 +77,7 @@ class ScenarioPanel(Composite):
             self.banner,
             w.VBox([self.unit_value_slider, self.inflation_slider, self.vacancy_slider, self.reset]),
             self.result,
-            self.output,
+            self.view,
         ]
         self.guard(self._on_drivers)()
 
@@ -113,7 +113,7 @@ class ScenarioPanel(Composite):
         self._frames = (base, scenario)
         self.result.value = self._table(base, scenario)
         self.figure = charts.balance_scenario(base, scenario)
-        self.output.outputs = (charts.display_data(self.figure, "Balance per year"),)
+        self.view.value = svg_chart.render(self.figure, "balance-scenario")
 
     def table(self) -> pd.DataFrame:
         """Plan and scenario per year and line (total income, expenditure, balance)."""
