@@ -22,6 +22,10 @@ CULL_IDLE_SECONDS = 600
 VOILA_TEMPLATE = "itu-plan"
 #: The Jupyter data folder that holds it, put first on ``JUPYTER_PATH`` so Voilà finds it.
 JUPYTER_DATA = Path(__file__).parent / "data"
+#: Lab extensions installed with the apps' dependencies that no app uses, kept out of their
+#: pages: plotly's renderer (4.7 MB of JavaScript in every page; the apps' charts are drawn by
+#: the kernel, see widgets.svg_chart) and anywidget.
+UNUSED_EXTENSIONS = ("jupyterlab-plotly", "anywidget")
 
 
 def notebooks_dir(path: str | os.PathLike[str] | None = None) -> Path:
@@ -59,7 +63,7 @@ def voila_command(
     """The Voilà command line: tree mode over ``folder`` with the package's template
     (it needs the environment of ``kernel_environment``), sources stripped, tracebacks
     hidden, ``pool_size`` preheated kernels per notebook (0: none), kernels idle for
-    ``cull_after`` seconds culled.
+    ``cull_after`` seconds culled, :data:`UNUSED_EXTENSIONS` left out.
 
     A page's kernel is shut down when the page closes; culling takes the kernels of
     pages that never said goodbye (a crashed browser, a lost connection), each about
@@ -77,6 +81,7 @@ def voila_command(
         f"--MappingKernelManager.cull_idle_timeout={cull_after}",
         f"--MappingKernelManager.cull_interval={max(1, min(60, cull_after // 2))}",
         "--MappingKernelManager.cull_connected=True",
+        *(f"--VoilaConfiguration.extension_denylist={name}" for name in UNUSED_EXTENSIONS),
         *([] if open_browser else ["--no-browser"]),
     ]  # fmt: skip
 
