@@ -339,7 +339,8 @@ def screenshots(visits: Visits, folder: Path) -> None:
         page.wait_for_load_state("networkidle", timeout=120_000)
         time.sleep(1.0)
         # the app scrolls inside Voilà's panel, not the window: make the window as tall as the app
-        height = page.evaluate("() => Math.max(...[...document.querySelectorAll('*')].map((e) => e.scrollHeight))")
+        height = page.evaluate("() => { const r = document.getElementById('rendered_cells'); "
+                               "return r.getBoundingClientRect().top + r.scrollHeight; }")  # fmt: skip
         page.set_viewport_size({"width": 1280, "height": min(int(height) + 40, 16_000)})
         time.sleep(0.5)
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
