@@ -93,11 +93,22 @@ def _collect_grouped(
     counts = np.bincount(group, minlength=len(first))
     year, unit, objective, category = (part[first].tolist() for part in parts)
     for g, (total, count, last) in enumerate(zip(totals.tolist(), counts.tolist(), latest.tolist(), strict=True)):
-        entry = deltas[year[g], unit[g], None if objective[g] < 0 else objective[g], category_names[category[g]]]
-        entry[0] += total
-        entry[1] += count
-        entry[2] = max(entry[2], by_rank[last])
+        key = (year[g], unit[g], None if objective[g] < 0 else objective[g], category_names[category[g]])
+        _add(deltas, key, total, count, by_rank[last])
     return True
+
+
+def merge(deltas: Deltas, more: dict[tuple[int, int, int | None, str], list[Any]]) -> None:
+    """Add ``more`` (deltas collected elsewhere, such as in another process) to ``deltas``."""
+    for key, (amount, count, last) in more.items():
+        _add(deltas, key, amount, count, last)
+
+
+def _add(deltas: Deltas, key: tuple[int, int, int | None, str], amount: int, count: int, last: str) -> None:
+    entry = deltas[key]
+    entry[0] += amount
+    entry[1] += count
+    entry[2] = max(entry[2], last)
 
 
 def _text(date: Any) -> str:

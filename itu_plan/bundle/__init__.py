@@ -6,7 +6,10 @@ or nothing; ``export_bundle`` writes the whole workspace back, canonically.
 
 from __future__ import annotations
 
+import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,10 +45,25 @@ def import_bundle(
     ):  # fmt: skip
         authorize_import(session, workspace.user, files)
         importer = Importer(session, workspace.user, progress=bar.update)
-        results = importer.run(files)
+        with _without_cycle_collection():
+            results = importer.run(files)
         if importer.problems:
             raise ValidationError(importer.problems)
     return results
+
+
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a million-row load allocates millions of
+    containers, which trigger hundreds of useless collections (8 % of the time).
+    The load makes no cycles worth collecting early; they are collected after it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def export_bundle(workspace: Workspace, folder: str | Path, *, fmt: str = "csv") -> dict[str, int]:

@@ -12,25 +12,34 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, String, func, select, tuple_
+from sqlalchemy import Column, Connection, String, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from itu_plan import audit, bulk, summaries
 from itu_plan import model as m
+from itu_plan.bundle import ahead
 from itu_plan.bundle.read import Columns, RawFile, ReadError
 from itu_plan.bundle.spec import BY_NAME, FILES, REFERABLE, Field, FileSpec
 from itu_plan.errors import Problem
 from itu_plan.money import format_scaled, staff_cost
 
 CHUNK = 50_000
+#: Files at least this large are checked by a forked process while this one inserts.
+AHEAD_BYTES = 4 << 20
 YEAR_RANGE = (1900, 2100)
 ORDER = {spec.name: n for n, spec in enumerate(FILES)}
+
+
+def _null_by_default(column: Column[Any]) -> bool:
+    """Whether leaving ``column`` out of an INSERT stores NULL."""
+    return bool(column.nullable) and column.default is None and column.server_default is None
 
 
 class Invalid:
@@ -38,6 +47,9 @@ class Invalid:
 
     def __repr__(self) -> str:
         return "<invalid>"
+
+    def __reduce__(self) -> str:
+        return "INVALID"  # the one marker, also after crossing from a process reading ahead
 
 
 INVALID: Any = Invalid()
@@ -435,17 +447,25 @@ class Importer:
         self_ref = any(f.ref == spec.name for f in spec.fields)
         size = 1 << 62 if self_ref else CHUNK  # self-references are resolved over the whole file
         set_aside = bulk.set_aside_foreign_keys(self.connection, spec.table, raw.size_hint)
+        checked = functools.partial(self._checked, raw, positions, size, seen_keys)
         try:
-            for first_row, rows in raw.pieces(size):
-                chunk = self._type(spec, name, positions, len(header), first_row, rows)
-                del rows
-                self._rules(chunk)
-                self._resolve(chunk)
-                self._keys(chunk, seen_keys)
-                new = self._compare(chunk, result)
-                self._remember(chunk)
-                if not self.problems:
-                    result.added += self._insert(chunk, new)
+            work_ahead = not self_ref and raw.path is not None and raw.body is None and ahead.available()
+            if work_ahead and raw.path.stat().st_size >= AHEAD_BYTES:  # type: ignore[union-attr]
+                source = self._checked_ahead(spec, checked)
+            else:
+                source = ((chunk, None) for chunk in checked())
+            for chunk, ready in source:
+                if ready is not None:  # rows already made for the insert
+                    if not self.problems:
+                        columns, values = ready
+                        result.added += bulk.bulk_insert(
+                            self.connection, spec.table, columns, zip(*values, strict=True), plain=True
+                        )
+                else:
+                    new = self._compare(chunk, result)
+                    self._remember(chunk)
+                    if not self.problems:
+                        result.added += self._insert(chunk, new)
                 if self.progress:
                     self.progress(chunk.size)
         except ReadError as exc:
@@ -460,6 +480,61 @@ class Importer:
                 self.session, self.user, "import", spec.table.name, spec.filename,
                 after={"rows_added": result.added, "rows_unchanged": result.unchanged},
             )  # fmt: skip
+
+    def _checked(self, raw: RawFile, positions: dict[str, int], size: int, seen_keys: SeenKeys) -> Iterator[Chunk]:
+        """The file's chunks typed, with the contract's rules, references and keys checked."""
+        assert raw.spec is not None
+        for first_row, rows in raw.pieces(size):
+            chunk = self._type(raw.spec, raw.filename, positions, len(raw.header), first_row, rows)
+            del rows
+            self._rules(chunk)
+            self._resolve(chunk)
+            self._keys(chunk, seen_keys)
+            yield chunk
+
+    def _checked_ahead(self, spec: FileSpec, checked: Callable[[], Iterator[Chunk]]) -> Iterator[tuple[Chunk, Any]]:
+        """:meth:`_checked`, worked out by a forked process while this one inserts.
+
+        For a file whose rows nothing else needs, loaded into an empty table, the
+        process also makes the rows to insert (and the actuals' summary): this
+        process is then left with little more than the insert. Otherwise it
+        gets the checked chunks and compares and inserts them as usual.
+        """
+        self._look_up(spec)
+        ready_made = self._table_empty and spec.ref_key is None and spec.name not in ("activities", "standard_costs")
+        ready_made = ready_made and not any(f.kind == "refs" for f in spec.fields)
+
+        def produce() -> Iterator[tuple[Any, ...]]:
+            self.connection = self.session = ahead.NoDatabase()  # type: ignore[assignment]
+            self._deltas = summaries.new_deltas()
+            reported = len(self.problems)
+            for chunk in checked():
+                problems, reported = self.problems[reported:], len(self.problems)
+                if ready_made and not self.problems:
+                    yield chunk.first_row, chunk.size, problems, self._insert_columns(chunk, range(chunk.size)), None
+                else:
+                    yield chunk.first_row, chunk.size, problems, chunk.columns, chunk.bad
+            yield dict(self._deltas), 0, [], None, None
+
+        for first_row, size, problems, columns, bad in ahead.ahead(produce):
+            self.problems.extend(problems)
+            if isinstance(first_row, dict):  # the end: the summary of the actuals made ready
+                summaries.merge(self._deltas, first_row)
+            elif bad is None:
+                yield Chunk(spec, spec.filename, first_row, {}, size), columns
+            else:
+                yield Chunk(spec, spec.filename, first_row, columns, size, bad), None
+
+    def _look_up(self, spec: FileSpec) -> None:
+        """Read from the database all that checking and inserting ``spec``'s rows looks up."""
+        for f in spec.fields:
+            if f.ref is not None:
+                self.ids(f.ref)
+        if spec.name == "cost_lines":
+            self._standard_costs()
+        if spec.name == "actuals":
+            self._activity_objectives()
+            self._objective_map()
 
     def _type(
         self, spec: FileSpec, name: str, positions: dict[str, int], width: int, first_row: int,
@@ -829,11 +904,21 @@ class Importer:
 
     def _insert_rows(self, chunk: Chunk, indexes: Sequence[int]) -> int:
         spec = chunk.spec
+        columns, values = self._insert_columns(chunk, indexes)
+        count = bulk.bulk_insert(self.connection, spec.table, columns, zip(*values, strict=True), plain=True)
+        if spec.ref_key:
+            self._refresh_ids(spec, [chunk.columns[spec.ref_key][i] for i in indexes])
+        if spec.name == "users":
+            self._insert_user_units(chunk, indexes)
+        return count
+
+    def _insert_columns(self, chunk: Chunk, indexes: Sequence[int]) -> tuple[list[str], list[list[Any]]]:
+        """(columns, their values) to insert for rows ``indexes`` of ``chunk``, references as ids;
+        actuals are added to the summary. Columns empty throughout that default to
+        NULL are left out (fewer values to bind)."""
+        spec = chunk.spec
         fields = [f for f in spec.fields if f.kind != "refs"]
         columns = [f.column for f in fields]
-        versioned = "row_version" in spec.table.c
-        if versioned:
-            columns.append("row_version")
         everything = len(indexes) == chunk.size
         converted: list[list[Any]] = []
         for f in fields:
@@ -845,21 +930,19 @@ class Importer:
                 ids[None] = None  # an optional reference left empty
                 picked = list(map(ids.__getitem__, picked))
             converted.append(picked)
-        if versioned:
-            converted.append([1] * len(converted[0]))
-        rows = list(zip(*converted, strict=True))
+        if "row_version" in spec.table.c:
+            columns.append("row_version")
+            converted.append([1] * len(indexes))
         if spec.name == "actuals":
-            self._collect_totals(dict(zip(columns, converted, strict=False)))
-        count = bulk.bulk_insert(self.connection, spec.table, columns, rows, plain=True)
-        if spec.ref_key:
-            self._refresh_ids(spec, [chunk.columns[spec.ref_key][i] for i in indexes])
-        if spec.name == "users":
-            self._insert_user_units(chunk, indexes)
-        return count
+            self._collect_totals(dict(zip(columns, converted, strict=True)))
+        kept = [
+            k for k, column in enumerate(columns)
+            if not _null_by_default(spec.table.c[column]) or converted[k].count(None) < len(converted[k])
+        ]  # fmt: skip
+        return [columns[k] for k in kept], [converted[k] for k in kept]
 
-    def _collect_totals(self, columns: dict[str, list[Any]]) -> None:
-        """Add loaded actuals, given by database column, to the per-year summary
-        (by their effective objective: their own, else their activity's)."""
+    def _objective_map(self) -> dict[int, int | None]:
+        """Activity id -> its objective's id."""
         if self._objective_of_activity is None:
             objectives, activities = self.ids("objectives"), self.ids("activities")
             self._objective_of_activity = {
@@ -867,8 +950,13 @@ class Importer:
                 for code, objective in self._activity_objectives().items()
                 if code in activities
             }
+        return self._objective_of_activity
+
+    def _collect_totals(self, columns: dict[str, list[Any]]) -> None:
+        """Add loaded actuals, given by database column, to the per-year summary
+        (by their effective objective: their own, else their activity's)."""
         own = columns["objective_id"]
-        effective = list(map(self._objective_of_activity.get, columns["activity_id"]))
+        effective = list(map(self._objective_map().get, columns["activity_id"]))
         for i in [i for i, o in enumerate(own) if o is not None]:
             effective[i] = own[i]
         summaries.collect(

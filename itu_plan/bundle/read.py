@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -30,6 +31,9 @@ class ReadError(Exception):
         super().__init__(str(problem))
         self.problem = problem
 
+    def __reduce__(self) -> tuple[type[ReadError], tuple[Problem]]:
+        return ReadError, (self.problem,)  # it crosses from a process reading ahead
+
 
 #: Files at least this large are read with pandas' C parser when they are simple.
 FAST_READ_BYTES = 4 << 20
@@ -45,13 +49,6 @@ class Columns:
     columns: list[list[str]]
     size: int
     trimmed: bool = False
-
-
-@dataclass(frozen=True)
-class SimpleCsv:
-    """What :func:`simple_csv` found out about a simple file."""
-
-    trimmed: bool  # no cell starts or ends with whitespace (nor may hide any)
 
 
 @dataclass
@@ -71,30 +68,65 @@ class RawFile:
     size_hint: int = 0  # about how many data rows, for progress bars
 
     def pieces(self, size: int) -> Iterator[tuple[int, list[list[str]] | Columns]]:
-        """(row number of the first row, the rows or their columns) for every ``size`` rows.
+        """(row number of the first row, the rows or their columns) for every ``size`` rows
+        or fewer.
 
-        A large file with no quote character whose every line has exactly the
-        header's number of separators is read by pandas' C parser, straight into
-        columns (three times faster); anything else goes through the csv module,
-        which reports every irregularity exactly.
+        A large file is read in blocks of whole lines. A simple block (UTF-8, no
+        quote character or carriage return, no empty line, exactly the header's
+        number of separators on every line) is split by pandas' C parser, straight
+        into columns (three times faster). From the first block that is not simple
+        on, the csv module reads the rest, and reports every irregularity exactly.
         """
-        simple = simple_csv(self.path, len(self.header)) if self.path is not None and self.body is None else None
-        if simple is not None:
-            assert self.path is not None
-            yield from _fast_pieces(self.path, len(self.header), size, simple.trimmed)
-        else:
+        if self.path is None or self.body is not None or self.path.stat().st_size < FAST_READ_BYTES:
             yield from chunks(self.rows(), size)
+            return
+        with self.path.open("rb") as handle:
+            header = handle.readline()
+            offset = 0 if b'"' in header or b"\r" in header else len(header)
+            row = 2  # of the block's first line
+            carry = b""
+            while offset > 0:  # a header with a quote or carriage return goes to the csv module
+                block = handle.read(BLOCK_BYTES if row > 2 else BLOCK_BYTES // 8)  # a first piece soon
+                data = carry + block
+                cut = data.rfind(b"\n") + 1 if block else len(data)  # the last line may lack its newline
+                lines, carry = data[:cut], data[cut:]
+                if not lines:
+                    if block:
+                        continue
+                    return
+                if not lines.endswith(b"\n"):
+                    lines += b"\n"
+                trimmed = simple_lines(lines, len(self.header))
+                if trimmed is None:
+                    break
+                count = lines.count(b"\n")
+                columns = _split_lines(lines, len(self.header))
+                if len(columns[0]) != count:
+                    break  # not expected; the csv module will say what is wrong
+                for start in range(0, count, size):
+                    part = [column[start : start + size] for column in columns]
+                    yield row + start, Columns(part, min(size, count - start), trimmed)
+                row += count
+                offset += cut
+                if not block:
+                    return
+        yield from chunks(self.rows(offset=offset, before=row - 1), size, first=row)
 
-    def rows(self) -> Iterator[list[str]]:
+    def rows(self, *, offset: int = 0, before: int = 1) -> Iterator[list[str]]:
+        """The data rows; from byte ``offset`` on, after ``before`` lines (the header's
+        end by default, or a line boundary outside any quoted cell)."""
         if self.body is not None:
             yield from self.body
             return
         if self.path is None:
             return
-        with self.path.open(encoding="utf-8-sig", newline="") as handle:
+        with self.path.open("rb") as binary:
+            binary.seek(offset)
+            handle = io.TextIOWrapper(binary, encoding="utf-8" if offset else "utf-8-sig", newline="")
             reader = csv.reader(handle, strict=True)
             try:
-                next(reader, None)  # the header
+                if not offset:
+                    next(reader, None)  # the header
                 blank: list[list[str]] = []  # empty lines count only if a row follows them
                 for row in reader:
                     if not row:
@@ -106,7 +138,12 @@ class RawFile:
             except UnicodeDecodeError:
                 raise ReadError(_decode_problem(self.filename, self.path.read_bytes())) from None
             except csv.Error as exc:
-                raise ReadError(Problem(self.filename, reader.line_num, "", f"the CSV is malformed: {exc}")) from None
+                line = reader.line_num + (before if offset else 0)
+                raise ReadError(Problem(self.filename, line, "", f"the CSV is malformed: {exc}")) from None
+
+
+#: Large files are read in blocks of about this many bytes (whole lines).
+BLOCK_BYTES = 4 << 20
 
 
 #: UTF-8 byte sequences that start a whitespace character other than ASCII's (U+0085,
@@ -114,49 +151,29 @@ class RawFile:
 _WIDE_SPACE_PREFIXES = (b"\xc2\x85", b"\xc2\xa0", b"\xe1\x9a\x80", b"\xe2\x80", b"\xe2\x81", b"\xe3\x80\x80")
 
 
-def simple_csv(path: Path, width: int) -> SimpleCsv | None:
-    """What a simple file is like, or None if ``path`` is not simple: large, UTF-8,
-    without quotes or carriage returns, with ``width - 1`` commas on every line.
+def simple_lines(lines: bytes, width: int) -> bool | None:
+    """None if these whole lines (each ending with a newline) are not simple: UTF-8,
+    without quotes or carriage returns, without empty lines, with ``width - 1`` commas
+    on every line. Else whether no cell starts or ends with whitespace (trimmed).
 
-    Checked in blocks with numpy, in a few MB of memory; the same pass finds
-    whether any cell starts or ends with whitespace.
+    Checked with numpy, at memory speed.
     """
-    if width < 1 or path.stat().st_size < FAST_READ_BYTES:
-        return None
-    import codecs
-
     import numpy as np
 
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    carry = b""
-    trimmed = True
-    with path.open("rb") as handle:
-        while True:
-            block = handle.read(8 << 20)
-            try:
-                if not block.isascii() or decoder.getstate()[0] or not block:
-                    decoder.decode(block, final=not block)
-            except UnicodeDecodeError:
-                return None
-            data = carry + block
-            if not block:  # the end; a last line may lack its newline
-                if data and data.count(b",") != width - 1:
-                    return None
-                last = data + b"\n"
-                return SimpleCsv(trimmed and (not data or _trimmed(np.frombuffer(last, dtype=np.uint8), last)))
-            if b'"' in block or b"\r" in block:
-                return None
-            cut = data.rfind(b"\n") + 1
-            lines, carry = data[:cut], data[cut:]
-            if not lines:
-                continue
-            raw = np.frombuffer(lines, dtype=np.uint8)
-            ends = np.flatnonzero(raw == 10)
-            commas = np.searchsorted(np.flatnonzero(raw == 44), ends)  # commas before each line's end
-            per_line = np.diff(np.concatenate(([0], commas)))
-            if not np.all(per_line == width - 1) or np.any(np.diff(np.concatenate(([-1], ends))) == 1):
-                return None  # a line with another number of cells, or an empty line
-            trimmed = trimmed and _trimmed(raw, lines)
+    if width < 1 or b'"' in lines or b"\r" in lines:
+        return None
+    if not lines.isascii():
+        try:
+            lines.decode("utf-8")  # whole lines: no character is cut in two
+        except UnicodeDecodeError:
+            return None
+    raw = np.frombuffer(lines, dtype=np.uint8)
+    ends = np.flatnonzero(raw == 10)
+    commas = np.searchsorted(np.flatnonzero(raw == 44), ends)  # commas before each line's end
+    per_line = np.diff(np.concatenate(([0], commas)))
+    if not np.all(per_line == width - 1) or np.any(np.diff(np.concatenate(([-1], ends))) == 1):
+        return None  # a line with another number of cells, or an empty line
+    return _trimmed(raw, lines)
 
 
 def _trimmed(raw: Any, lines: bytes) -> bool:
@@ -178,19 +195,15 @@ def _trimmed(raw: Any, lines: bytes) -> bool:
     return not ((before == 44) | (before == 10) | (after == 44) | (after == 10)).any()
 
 
-def _fast_pieces(path: Path, width: int, size: int, trimmed: bool) -> Iterator[tuple[int, Columns]]:
+def _split_lines(lines: bytes, width: int) -> list[list[str]]:
+    """The columns of simple lines (see :func:`simple_lines`), by pandas' C parser."""
     import pandas as pd
 
-    reader = pd.read_csv(
-        path, sep=",", header=None, skiprows=1, names=list(range(width)), dtype=str, keep_default_na=False,
-        na_filter=False, quoting=3, engine="c", chunksize=size, encoding="utf-8-sig", index_col=False,
+    frame = pd.read_csv(
+        io.BytesIO(lines), sep=",", header=None, names=list(range(width)), dtype=str, keep_default_na=False,
+        na_filter=False, quoting=3, engine="c", encoding="utf-8", index_col=False,
     )  # fmt: skip
-    first = 2
-    with reader:
-        for frame in reader:
-            count = len(frame)
-            yield first, Columns([frame[i].tolist() for i in range(width)], count, trimmed)
-            first += count
+    return [frame[i].tolist() for i in range(width)]
 
 
 def _decode_problem(filename: str, data: bytes) -> Problem:
@@ -320,10 +333,9 @@ def read_bundle(path: Path, kind: str | None = None) -> list[RawFile]:
     return [read_csv(path, spec)]
 
 
-def chunks(rows: Iterable[list[str]], size: int) -> Iterator[tuple[int, list[list[str]]]]:
+def chunks(rows: Iterable[list[str]], size: int, *, first: int = 2) -> Iterator[tuple[int, list[list[str]]]]:
     """(row number of the first row, rows) pieces; the header is row 1."""
     iterator = iter(rows)
-    first = 2
     while piece := list(islice(iterator, size)):
         yield first, piece
         first += len(piece)
