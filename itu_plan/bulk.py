@@ -14,11 +14,11 @@ row escapes the check, and a failed load rolls the keys back with it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, ForeignKeyConstraint, Table, text
+from sqlalchemy import CheckConstraint, Connection, ForeignKeyConstraint, Table, text
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
 Row = Sequence[Any]
@@ -40,11 +40,17 @@ def bulk_insert(
     *,
     progress: Callable[[int], Any] | None = None,
     plain: bool = False,
+    enums_checked: Mapping[str, Collection[str]] | None = None,
 ) -> int:
     """Insert ``rows`` into ``table``; returns how many. Calls ``progress(n)`` per chunk.
 
     ``plain`` promises the values are already str, int, float or None (dates
     as ISO text), which spares converting every cell on SQLite.
+
+    ``enums_checked`` promises that each of these columns holds only these
+    values (the caller checked every one). When the table's CHECK constraints
+    do no more than restrict such columns to those values or more, SQLite skips
+    them for this insert: they cost a sixth of a million-row load of actuals.
     """
     iterator = iter(rows)
     total = 0
@@ -64,13 +70,29 @@ def bulk_insert(
                     progress(len(chunk))
         return total
     sql = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({", ".join("?" for _ in columns)})'
-    while chunk := list(islice(iterator, CHUNK)):
-        converted = chunk if plain else [tuple(_sqlite_value(v) for v in row) for row in chunk]
-        connection.exec_driver_sql(sql, converted)
-        total += len(chunk)
-        if progress:
-            progress(len(chunk))
+    trusted = enums_checked is not None and _only_enum_checks(table, enums_checked)
+    if trusted:
+        connection.exec_driver_sql("PRAGMA ignore_check_constraints = ON")
+    try:
+        while chunk := list(islice(iterator, CHUNK)):
+            converted = chunk if plain else [tuple(_sqlite_value(v) for v in row) for row in chunk]
+            connection.exec_driver_sql(sql, converted)
+            total += len(chunk)
+            if progress:
+                progress(len(chunk))
+    finally:
+        if trusted:
+            connection.exec_driver_sql("PRAGMA ignore_check_constraints = OFF")
     return total
+
+
+def _only_enum_checks(table: Table, checked: Mapping[str, Collection[str]]) -> bool:
+    """Whether every CHECK constraint of ``table`` only restricts a column of ``checked``
+    to values that include those checked (see ``model.enum_check``)."""
+    checks = [c for c in table.constraints if isinstance(c, CheckConstraint)]
+    return bool(checks) and all(
+        c.info.get("enum_of") in checked and set(checked[c.info["enum_of"]]) <= c.info["values"] for c in checks
+    )
 
 
 #: Loads of at least this many rows into one PostgreSQL table set its foreign keys aside.

@@ -93,7 +93,8 @@ def enum_check(column: str, values: tuple[str, ...], *, nullable: bool = False) 
     text = " OR ".join(f"{column} = '{v}'" for v in values)
     if nullable:
         text = f"{column} IS NULL OR {text}"
-    return CheckConstraint(text, name=column)
+    # what it allows, for loaders that check values themselves (see bulk.bulk_insert)
+    return CheckConstraint(text, name=column, info={"enum_of": column, "values": frozenset(values)})
 
 
 NAMING_CONVENTION = {

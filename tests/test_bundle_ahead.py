@@ -161,3 +161,26 @@ def test_a_failure_while_working_ahead_reaches_the_importer(
             import_bundle(workspace, big)
     assert workspace.checksum() == checksum
     assert import_bundle(workspace, big)[0].added == 3000  # and the workspace is fine
+
+
+def test_sqlite_skips_only_the_checks_the_importer_made(workspace: Workspace, tmp_path: Path) -> None:
+    """A bulk load may skip CHECK constraints that only restrict a column to values the
+    loader has checked itself; the constraints hold again for every later write."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from itu_plan import bulk, model
+
+    actuals, cost_lines = model.Actual.__table__, model.CostLine.__table__
+    assert bulk._only_enum_checks(actuals, {"category": model.CATEGORIES})  # type: ignore[arg-type]
+    assert not bulk._only_enum_checks(actuals, {"category": (*model.CATEGORIES, "gifts")})  # type: ignore[arg-type]
+    assert not bulk._only_enum_checks(actuals, {})  # type: ignore[arg-type]
+    assert not bulk._only_enum_checks(cost_lines, {"category": model.CATEGORIES})  # type: ignore[arg-type]
+    import_bundle(workspace, HANDMADE)
+    with pytest.raises(IntegrityError), workspace.engine.begin() as connection:
+        connection.execute(text("UPDATE actuals SET category = 'gifts'"))
+    with pytest.raises(IntegrityError), workspace.engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO actuals (reference, date, unit_id, category, amount_centimes, funding_source_id) "
+                 "SELECT 'G-1', date, unit_id, 'gifts', 1, funding_source_id FROM actuals LIMIT 1")
+        )  # fmt: skip

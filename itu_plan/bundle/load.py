@@ -457,10 +457,7 @@ class Importer:
             for chunk, ready in source:
                 if ready is not None:  # rows already made for the insert
                     if not self.problems:
-                        columns, values = ready
-                        result.added += bulk.bulk_insert(
-                            self.connection, spec.table, columns, zip(*values, strict=True), plain=True
-                        )
+                        result.added += self._write(spec, *ready)
                 else:
                     new = self._compare(chunk, result)
                     self._remember(chunk)
@@ -904,13 +901,18 @@ class Importer:
 
     def _insert_rows(self, chunk: Chunk, indexes: Sequence[int]) -> int:
         spec = chunk.spec
-        columns, values = self._insert_columns(chunk, indexes)
-        count = bulk.bulk_insert(self.connection, spec.table, columns, zip(*values, strict=True), plain=True)
+        count = self._write(spec, *self._insert_columns(chunk, indexes))
         if spec.ref_key:
             self._refresh_ids(spec, [chunk.columns[spec.ref_key][i] for i in indexes])
         if spec.name == "users":
             self._insert_user_units(chunk, indexes)
         return count
+
+    def _write(self, spec: FileSpec, columns: list[str], values: list[list[Any]]) -> int:
+        """Bulk-insert rows given column-wise; every value has been checked."""
+        enums = {f.column: f.values for f in spec.fields if f.kind == "enum"}
+        rows = zip(*values, strict=True)
+        return bulk.bulk_insert(self.connection, spec.table, columns, rows, plain=True, enums_checked=enums)
 
     def _insert_columns(self, chunk: Chunk, indexes: Sequence[int]) -> tuple[list[str], list[list[Any]]]:
         """(columns, their values) to insert for rows ``indexes`` of ``chunk``, references as ids;
