@@ -17,14 +17,18 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import sys
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
 
 def available() -> bool:
-    """Whether working ahead can pay: fork exists and a second core is there to use."""
-    if not hasattr(os, "fork"):
+    """Whether working ahead is safe and can pay: on Linux (where fork is dependable),
+    outside a daemonic process (which may not have children), with a second core."""
+    import multiprocessing
+
+    if not sys.platform.startswith("linux") or multiprocessing.current_process().daemon:
         return False
     cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
     return len(cores) > 1
@@ -96,6 +100,8 @@ def _produce(produce: Callable[[], Iterator[Any]], receiver: Any, sender: Any) -
     keep = sender.fileno()
     os.closerange(3, keep)
     os.closerange(keep + 1, _max_files())
+    # Nothing is printed from here; in a Jupyter kernel the streams are the kernel's.
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the child's short life
     with contextlib.suppress(AttributeError, OSError):  # Linux: fewer, larger writes
         fcntl.fcntl(sender.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
     outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=BACKLOG)
