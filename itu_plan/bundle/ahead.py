@@ -131,8 +131,10 @@ def _produce(produce: Callable[[], Iterator[Any]], receiver: Any, sender: Any) -
     except OSError:
         pass  # the pipe broke: nobody is left to tell
     except BaseException as exc:
-        message: tuple[str, Any] = ("crash", traceback.format_exc())
+        where = traceback.format_exc()
+        message: tuple[str, Any] = ("crash", where)
         with contextlib.suppress(Exception):
+            exc.add_note(f"(raised in the process working ahead)\n{where}")  # shown by --debug
             pickle.loads(pickle.dumps(exc))  # it must come back whole in the parent
             message = ("raise", exc)
         with contextlib.suppress(OSError):
