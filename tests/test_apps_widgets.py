@@ -131,6 +131,7 @@ class Visit:
         body = self.body()
         assert self.errors == [], self.errors
         assert "Traceback" not in body and "There was an error" not in body
+        assert "Error displaying widget" not in body, "every widget's model reached the page"
         assert self.banners() == []
         assert self.external == [], "every request stays on the server"
 

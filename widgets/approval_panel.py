@@ -47,12 +47,10 @@ class ApprovalPanel(Composite):
         self.approve.add_class("itu-approval-approve")
         self.submit.on_click(self.guard(self._on_submit))
         self.approve.on_click(self.guard(self._on_approve))
-        filters.on_change(self.guard(self._on_filters))
-        app.observe(self.guard(lambda _change: self._on_filters()), names="revision")
         self.actions = w.HBox([self.submit, self.approve])
         self.can_act = app.user.can_approve
         self.children = [self.banner, self.overview, self.facts] + ([self.actions, self.result] if self.can_act else [])
-        self.guard(self._on_filters)()
+        self.follow(filters)
 
     def _on_filters(self) -> None:
         self.version = self.filters.version or ""

@@ -15,6 +15,7 @@ from widgets.static import prepare
 
 if TYPE_CHECKING:
     from widgets.app import App
+    from widgets.filter_bar import FilterBar
 
 
 class Composite(w.VBox):
@@ -35,6 +36,15 @@ class Composite(w.VBox):
     def guard(self, callback: Any, *, clear: bool = True) -> Any:
         """``callback`` with every error shown in the banner, never as a traceback."""
         return self.banner.guard(callback, clear=clear)
+
+    def follow(self, filters: FilterBar | None) -> None:
+        """Compute the view now (``self._on_filters()``) and again whenever the filters
+        change or the workspace does (the app's ``revision``: someone saved)."""
+        refresh = self.guard(getattr(self, "_on_filters"))  # noqa: B009 - defined by subclasses that follow
+        if filters is not None:
+            filters.on_change(refresh)
+        self.app.observe(lambda _change: refresh(), names="revision")
+        refresh()
 
     @contextmanager
     def busy(self, *controls: w.Widget) -> Iterator[None]:

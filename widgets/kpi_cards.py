@@ -136,9 +136,7 @@ class KpiCards(Composite):
         self.children = [self.banner, self.cards]
         self._results: dict[str, Decimal | int | None] = {}
         self._years: dict[str, tuple[int, ...]] = {}
-        filters.on_change(self.guard(self._on_filters))
-        app.observe(self.guard(lambda _change: self._on_filters()), names="revision")
-        self.guard(self._on_filters)()
+        self.follow(filters)
 
     def _on_filters(self) -> None:
         self._results = {}

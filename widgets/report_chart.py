@@ -55,9 +55,7 @@ class ReportChart(Composite):
         self.figure: go.Figure | None = None
         self.view = w.HTML()
         self.children = [self.banner, self.view]
-        filters.on_change(self.guard(self._on_filters))
-        app.observe(self.guard(lambda _change: self._on_filters()), names="revision")
-        self.guard(self._on_filters)()
+        self.follow(filters)
 
     def _on_filters(self) -> None:
         spec = charts.CHARTS[self.chart]

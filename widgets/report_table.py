@@ -57,10 +57,7 @@ class ReportTable(Composite):
         self.heading = w.HTML(f'<div class="itu-section-title">{html.escape(title)}</div>' if title else "")
         self.body = w.HTML()
         self.children = [self.banner, self.heading, self.body]
-        if filters is not None:
-            filters.on_change(self.guard(self._on_filters))
-        app.observe(self.guard(lambda _change: self._on_filters()), names="revision")
-        self.guard(self._on_filters)()
+        self.follow(filters)
 
     def table(self) -> pd.DataFrame:
         """The rows shown, exactly (Decimal money and ratios), in the report's columns."""

@@ -69,10 +69,8 @@ class WarningsList(Composite):
         )
         self.records = w.HTML()
         self.drill_select.observe(self.guard(self._on_drill), names="value")
-        filters.on_change(self.guard(self._on_filters))
-        app.observe(self.guard(lambda _change: self._on_filters()), names="revision")
         self.children = [self.banner, self.summary, self.body, self.drill_select, self.records]
-        self.guard(self._on_filters)()
+        self.follow(filters)
 
     def table(self) -> pd.DataFrame:
         """The warnings shown (severity, rule, subject, message)."""
