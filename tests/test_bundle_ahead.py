@@ -184,3 +184,48 @@ def test_sqlite_skips_only_the_checks_the_importer_made(workspace: Workspace, tm
             text("INSERT INTO actuals (reference, date, unit_id, category, amount_centimes, funding_source_id) "
                  "SELECT 'G-1', date, unit_id, 'gifts', 1, funding_source_id FROM actuals LIMIT 1")
         )  # fmt: skip
+
+
+def test_windows_line_ends_take_the_fast_reader(
+    workspace: Workspace, tmp_path: Path, paths: Callable[[bool], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files saved on Windows (CRLF) are split by the fast reader, cell for cell as with
+    LF; a carriage return anywhere else hands the rest of the file to the csv module."""
+    from itu_plan.bundle.spec import BY_NAME
+
+    paths(True)
+    rows = [actual(n) for n in range(3000)]
+    unix, windows, odd = (tmp_path / name / "actuals.csv" for name in ("unix", "windows", "odd"))
+    for path in (unix, windows, odd):
+        path.parent.mkdir()
+    unix.write_bytes((ACTUALS_HEADER + "".join(rows)).encode())
+    windows.write_bytes(unix.read_bytes().replace(b"\n", b"\r\n"))
+    odd_rows = list(rows)
+    odd_rows[2000] = odd_rows[2000].replace(",travel,", ",tra\rvel,")
+    odd.write_bytes((ACTUALS_HEADER + "".join(odd_rows)).encode().replace(b"\n", b"\r\n"))
+
+    def cells(path: Path) -> tuple[list[list[str]], list[bool]]:
+        raw = read.read_csv(path, BY_NAME["actuals"], "actuals.csv")
+        assert raw.header == ACTUALS_HEADER.strip().split(",")
+        found: list[list[str]] = []
+        fast: list[bool] = []
+        for _first, piece in raw.pieces(700):
+            fast.append(isinstance(piece, read.Columns))
+            found.extend(map(list, zip(*piece.columns, strict=True)) if isinstance(piece, read.Columns) else piece)
+        return found, fast
+
+    expected, fast = cells(unix)
+    assert all(fast) and len(expected) == 3000
+    assert cells(windows) == (expected, fast)
+    import_bundle(workspace, HANDMADE)
+    workspace.user = "boss"
+    import_bundle(workspace, big_bundle(tmp_path / "bundle") / "activities.csv")
+    assert import_bundle(workspace, windows)[0].added == 3000
+    # a lone carriage return: the csv module reads on from its block, as it reads a whole file
+    found, fast = cells(odd)
+    assert fast[0] and not fast[-1] and found[:2000] == expected[:2000]
+    lines = problems(workspace, odd)
+    monkeypatch.setattr(read, "FAST_READ_BYTES", 1 << 60)
+    slow, fast = cells(odd)
+    assert slow == found and not any(fast)
+    assert problems(workspace, odd) == lines
