@@ -17,6 +17,10 @@ from itu_plan.workspace import resolve_user
 
 #: Seconds an idle Voilà kernel lives before it is culled (each holds ~275 MB).
 CULL_IDLE_SECONDS = 600
+#: Seconds between two looks of an open app for what others saved (0: never); the kernels
+#: read it from :data:`REFRESH_ENV`.
+REFRESH_SECONDS = 5.0
+REFRESH_ENV = "ITU_PLAN_REFRESH_SECONDS"
 #: The Voilà template of the apps (``data/voila/templates/itu-plan``): the lab template with
 #: nothing fetched from a CDN, and a kernel shut down when its page closes.
 VOILA_TEMPLATE = "itu-plan"
@@ -41,12 +45,15 @@ def notebooks_dir(path: str | os.PathLike[str] | None = None) -> Path:
     raise UsageError("could not find the notebooks folder; name it with --notebooks DIR")
 
 
-def kernel_environment(url: str | None, user: str | None) -> dict[str, str]:
-    """The environment of the server and its kernels: the workspace, the acting user, and
-    the package's Jupyter data folder (the Voilà template) first on ``JUPYTER_PATH``."""
+def kernel_environment(url: str | None, user: str | None, *, refresh: float | None = None) -> dict[str, str]:
+    """The environment of the server and its kernels: the workspace, the acting user,
+    how often apps look for others' changes (``refresh`` seconds, if given), and the
+    package's Jupyter data folder (the Voilà template) first on ``JUPYTER_PATH``."""
     env = dict(os.environ)
     env["ITU_PLAN_DB"] = store.absolute_url(store.resolve_url(url))
     env["ITU_PLAN_USER"] = resolve_user(user)
+    if refresh is not None:
+        env[REFRESH_ENV] = str(refresh)
     env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(JUPYTER_DATA), env.get("JUPYTER_PATH")]))
     return env
 

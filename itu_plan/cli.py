@@ -230,7 +230,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     with _open(args):  # refuse early when there is no workspace
         pass
     folder = apps.notebooks_dir(args.notebooks)
-    env = apps.kernel_environment(args.db, args.user)
+    env = apps.kernel_environment(args.db, args.user, refresh=args.refresh)
     print(f"Serving {folder} on http://localhost:{args.port}/ (Ctrl-C to stop)", file=sys.stderr)
     command = apps.voila_command(
         folder, port=args.port, open_browser=not args.no_browser, pool_size=args.preheat, cull_after=args.cull_after
@@ -254,7 +254,7 @@ def _lab_arguments(parser: argparse.ArgumentParser, default_port: int | None = N
 
 
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
-    from itu_plan.apps import CULL_IDLE_SECONDS
+    from itu_plan.apps import CULL_IDLE_SECONDS, REFRESH_SECONDS
 
     _lab_arguments(parser, 8866)
     parser.add_argument(
@@ -264,6 +264,10 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cull-after", type=int, default=CULL_IDLE_SECONDS, metavar="SECONDS",
         help=f"shut down a visitor's kernel idle this long (default {CULL_IDLE_SECONDS})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--refresh", type=float, default=REFRESH_SECONDS, metavar="SECONDS",
+        help=f"how often an open app looks for what others saved, and redraws (default {REFRESH_SECONDS:g}; 0: never)",
     )  # fmt: skip
 
 

@@ -118,6 +118,16 @@ class Workspace:
 
     # -- content ------------------------------------------------------------------------
 
+    def last_change(self) -> int:
+        """A number that goes up with every write anyone saves: the id of the newest
+        audit event (every write appends one in its own transaction), refusals aside.
+        0 for a workspace nobody has written to. One index lookup: cheap to poll."""
+        from itu_plan.model import AuditEvent
+
+        query = select(AuditEvent.id).where(AuditEvent.action != "denied").order_by(AuditEvent.id.desc()).limit(1)
+        with self.engine.connect() as connection:
+            return connection.execute(query).scalar() or 0
+
     def table_counts(self) -> dict[str, int]:
         """Rows per content table (the audit trail excluded)."""
         with self.engine.connect() as conn:

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +213,29 @@ def test_a_filter_change_redraws_the_chart(reviewer_site: tuple[str, str], brows
     assert cards == "BDT"
     visit.check_clean()
     visit.close()
+
+
+def test_an_open_dashboard_redraws_when_someone_else_saves(demo_sqlite: str, browser: Any, tmp_path: Path) -> None:
+    url = copy_of(demo_sqlite, tmp_path)
+    actuals = tmp_path / "more" / "actuals.csv"
+    actuals.parent.mkdir()
+    actuals.write_text(
+        "reference,date,unit_code,activity_code,objective_code,category,amount,funding_source_code\n"
+        "ELSEWHERE-1,2006-08-30,GS-SPM,GS-SPM-002,,other,1000000.00,RB-MS\n"
+    )
+    with served(url, "reviewer", tmp_path / "serve.log", "--preheat", "0", "--refresh", "1") as base:
+        visit = Visit(browser, base)
+        visit.open(f"{base}/voila/render/budget_monitoring.ipynb", 1)
+        actual = "() => document.querySelector(\".itu-kpi[data-figure='actual']\").dataset.value"
+        before = Decimal(visit.page.evaluate(actual))
+        subprocess.run(
+            [sys.executable, "-m", "itu_plan.cli", "--db", url, "--user", "admin", "import", str(actuals), "--quiet"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        visit.page.wait_for_function(f"() => ({actual})() !== '{before}'", timeout=30_000)
+        assert Decimal(visit.page.evaluate(actual)) == before + 1_000_000
+        visit.check_clean()
+        visit.close()
 
 
 def test_a_bad_query_parameter_is_explained_not_a_traceback(reviewer_site: tuple[str, str], browser: Any) -> None:

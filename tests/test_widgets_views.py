@@ -328,3 +328,51 @@ def test_a_preheated_page_asked_for_as_computed_changes_nothing(
 
     bar = asyncio.run(notebook())
     assert waited and changes == [] and bar.unit is None and bar.banner.message == ""
+
+
+# -- what others save --------------------------------------------------------------------------------
+
+ONE_ACTUAL = (
+    "reference,date,unit_code,activity_code,objective_code,category,amount,funding_source_code\n"
+    "ELSEWHERE-1,2006-08-30,GS-SPM,GS-SPM-002,,other,1000000.00,RB-MS\n"
+)
+
+
+def _someone_else_adds_an_actual(url: str, folder: Any) -> None:
+    from itu_plan.bundle import import_bundle
+
+    path = folder / "actuals.csv"
+    path.write_text(ONE_ACTUAL)
+    with Workspace.open(url, user="admin") as ws:
+        import_bundle(ws, path)
+
+
+def test_the_figures_redraw_when_someone_else_saves(demo_url: str, tmp_path: Any) -> None:
+    app = widgets.App.open(demo_url, user="manager.bdt")
+    cards = widgets.KpiCards(app, widgets.FilterBar(app), ["actual"])
+    before = Decimal(cards.values["actual"])
+    assert app.poll() is False  # nothing new
+    _someone_else_adds_an_actual(demo_url, tmp_path)
+    assert app.poll() is True
+    assert Decimal(cards.values["actual"]) == before + 1_000_000
+    assert app.poll() is False  # seen
+    app.changed()  # what the app itself saves is not news either
+    assert app.poll() is False
+
+
+def test_an_open_app_looks_for_changes_on_the_kernel_event_loop(demo_copy: str, tmp_path: Any) -> None:
+    """In a kernel (here: a running event loop) the app looks by itself every few seconds."""
+
+    async def notebook() -> tuple[Decimal, Decimal]:
+        app = widgets.App.open(demo_copy, user="manager.bdt")
+        app.watch(0.05)
+        cards = widgets.KpiCards(app, widgets.FilterBar(app), ["actual"])
+        before = Decimal(cards.values["actual"])
+        _someone_else_adds_an_actual(demo_copy, tmp_path)
+        deadline = time.monotonic() + 10
+        while Decimal(cards.values["actual"]) == before and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return before, Decimal(cards.values["actual"])
+
+    before, after = asyncio.run(notebook())
+    assert after == before + 1_000_000

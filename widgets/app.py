@@ -4,6 +4,8 @@ workspace, its catalog, the acting user, and the report tables read so far
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import os
 from collections.abc import Callable
@@ -13,7 +15,9 @@ import traitlets
 
 from itu_plan import Workspace, access, audit
 from itu_plan import catalog as catalogs
+from itu_plan.apps import REFRESH_ENV, REFRESH_SECONDS
 from itu_plan.catalog import Catalog, UserInfo
+from widgets.static import is_static
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,6 +26,15 @@ if TYPE_CHECKING:
     from itu_plan.access import Actor
 
 T = TypeVar("T")
+
+
+def refresh_seconds() -> float:
+    """Seconds between two looks for what others saved: ``ITU_PLAN_REFRESH_SECONDS``
+    (set by ``itu-plan serve --refresh``) if it is a number, else the default."""
+    try:
+        return float(os.environ.get(REFRESH_ENV, REFRESH_SECONDS))
+    except ValueError:
+        return REFRESH_SECONDS
 
 
 def _preload() -> None:
@@ -39,8 +52,9 @@ class App(traitlets.HasTraits):
     """What the composites of one notebook share.
 
     ``revision`` goes up whenever the app changed the workspace (an edit, an
-    approval): composites that show derived figures observe it and refresh;
-    ``versions_revision`` when a version changed status.
+    approval) or saw that someone else did (:meth:`watch`): composites that show
+    derived figures observe it and refresh; ``versions_revision`` when the app
+    changed a version's status.
     """
 
     revision = traitlets.Int(0)
@@ -54,6 +68,8 @@ class App(traitlets.HasTraits):
         self._user: UserInfo | None = None
         self._reports: dict[tuple[Any, ...], pd.DataFrame] = {}
         self._ids: dict[str, itertools.count[int]] = {}
+        self._seen: int | None = None  # the workspace's last change, once watched
+        self._timer: asyncio.TimerHandle | None = None
 
     @classmethod
     def open(cls, db_url: str | None = None, *, user: str | None = None) -> App:
@@ -63,7 +79,45 @@ class App(traitlets.HasTraits):
         workspace.require_schema()
         workspace.require_user()
         _preload()
-        return cls(workspace)
+        app = cls(workspace)
+        if not is_static():  # a rendered page is drawn once
+            app.watch()
+        return app
+
+    def watch(self, seconds: float | None = None) -> None:
+        """Refresh the composites when someone else saves: look every ``seconds``
+        (default :func:`refresh_seconds`; 0: never) for a newer
+        :meth:`~itu_plan.Workspace.last_change`, on the kernel's event loop, between
+        the handling of widget messages. Without a running event loop (plain Python)
+        nothing is scheduled: call :meth:`poll`."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._seen = self.workspace.last_change()
+        seconds = refresh_seconds() if seconds is None else seconds
+        if seconds <= 0:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+
+        def tick() -> None:
+            with contextlib.suppress(Exception):  # the database away for a moment: look again later
+                self.poll()
+            self._timer = loop.call_later(seconds, tick)
+
+        self._timer = loop.call_later(seconds, tick)
+
+    def poll(self) -> bool:
+        """Look once whether someone else saved since the app last looked or wrote; if
+        so, forget the reports read so far and tell the composites. Returns whether."""
+        now = self.workspace.last_change()
+        if self._seen is None or now == self._seen:
+            self._seen = now
+            return False
+        self.changed()
+        return True
 
     @property
     def catalog(self) -> Catalog:
@@ -98,6 +152,8 @@ class App(traitlets.HasTraits):
         """The app changed the workspace: forget the reports read so far (and the
         versions, after a submit or approve) and tell the composites."""
         self._reports.clear()
+        if self._seen is not None:
+            self._seen = self.workspace.last_change()  # what the composites are about to read
         if versions:
             self._catalog = None
             self.versions_revision += 1
