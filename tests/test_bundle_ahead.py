@@ -229,3 +229,74 @@ def test_windows_line_ends_take_the_fast_reader(
     slow, fast = cells(odd)
     assert slow == found and not any(fast)
     assert problems(workspace, odd) == lines
+
+
+def _quoted_all(row: str) -> str:
+    return ",".join(f'"{cell}"' for cell in row.rstrip("\n").split(",")) + "\n"
+
+
+def _quoted_text(row: str) -> str:  # as pandas' QUOTE_NONNUMERIC or R's write.csv: text quoted, numbers not
+    cells = row.rstrip("\n").split(",")
+    return ",".join(cell if cell.lstrip("-").replace(".", "").isdigit() else f'"{cell}"' for cell in cells) + "\n"
+
+
+ODD_QUOTES: dict[str, Callable[[str], str]] = {  # each changes the first cell of a row
+    "a comma inside a quoted cell": lambda row: row.replace('"X-2000"', '"X-2000,b"', 1),
+    "an escaped quote": lambda row: row.replace('"X-2000"', '"X-2000 ""b"""', 1),
+    "a quote inside a cell": lambda row: row.replace('"X-2000"', 'X-2000"b"', 1),
+    "a quoted comma that hides a missing cell": lambda row: row.replace('"X-2000","', '"X-2000,', 1),
+    "a newline inside quotes": lambda row: row.replace('"X-2000"', '"X-2000\nb"', 1),
+}
+
+
+@pytest.mark.parametrize("quoting", [_quoted_all, _quoted_text], ids=["all-quoted", "text-quoted"])
+@pytest.mark.parametrize("odd", [None, *ODD_QUOTES], ids=["clean", *ODD_QUOTES])
+def test_quoted_cells_read_as_the_csv_module_reads_them(
+    tmp_path: Path, paths: Callable[[bool], None], monkeypatch: pytest.MonkeyPatch,
+    quoting: Callable[[str], str], odd: str | None,
+) -> None:  # fmt: skip
+    """Quotes around whole cells are read by the fast reader; any other use of quotes hands
+    the rest of the file to the csv module. Either way the cells are the csv module's."""
+    from itu_plan.bundle.spec import BY_NAME
+
+    paths(True)
+    rows = [quoting(actual(n)) for n in range(3000)]
+    if odd is not None:
+        changed = ODD_QUOTES[odd](rows[2000])
+        assert changed != rows[2000]
+        rows[2000] = changed
+    path = tmp_path / "actuals.csv"
+    path.write_text(_quoted_all(ACTUALS_HEADER) + "".join(rows))
+
+    def cells() -> tuple[list[list[str]], list[bool]]:
+        raw = read.read_csv(path, BY_NAME["actuals"], "actuals.csv")
+        found: list[list[str]] = []
+        fast: list[bool] = []
+        for _first, piece in raw.pieces(700):
+            fast.append(isinstance(piece, read.Columns))
+            found.extend(map(list, zip(*piece.columns, strict=True)) if isinstance(piece, read.Columns) else piece)
+        return found, fast
+
+    found, fast = cells()
+    monkeypatch.setattr(read, "FAST_READ_BYTES", 1 << 60)
+    expected, slow = cells()
+    assert not any(slow) and found == expected
+    assert fast[0] and all(fast) == (odd is None)  # the fast reader took what it could
+    if odd is None:
+        assert found == [actual(n).rstrip("\n").split(",") for n in range(3000)]
+
+
+def test_the_bad_input_corpus_reads_the_same_through_the_fast_reader(
+    tmp_path: Path, paths: Callable[[bool], None]
+) -> None:
+    """Every case of the bad-input corpus, read block by block and checked by a process
+    working ahead, gives exactly the problem lines the csv module gives."""
+    from .test_bundle_bad_input import CASES, write_bundle
+
+    paths(True)
+    with Workspace.open(f"sqlite:///{tmp_path / 'w.db'}", user="tester", create=True) as ws:
+        ws.init()
+        import_bundle(ws, HANDMADE)
+        ws.user = "boss"
+        for n, (case, (files, expected)) in enumerate(CASES.items()):
+            assert problems(ws, write_bundle(tmp_path / f"case-{n}", files)) == expected, case
