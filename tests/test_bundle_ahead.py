@@ -186,13 +186,26 @@ def test_sqlite_skips_only_the_checks_the_importer_made(workspace: Workspace, tm
         )  # fmt: skip
 
 
+def read_cells(path: Path) -> tuple[list[list[str]], list[bool]]:
+    """The rows of an actuals file as the importer's reader gives them, and for each
+    piece whether the fast reader split it."""
+    from itu_plan.bundle.spec import BY_NAME
+
+    raw = read.read_csv(path, BY_NAME["actuals"], "actuals.csv")
+    assert raw.header == ACTUALS_HEADER.strip().split(",")
+    found: list[list[str]] = []
+    fast: list[bool] = []
+    for _first, piece in raw.pieces(700):
+        fast.append(isinstance(piece, read.Columns))
+        found.extend(map(list, zip(*piece.columns, strict=True)) if isinstance(piece, read.Columns) else piece)
+    return found, fast
+
+
 def test_windows_line_ends_take_the_fast_reader(
     workspace: Workspace, tmp_path: Path, paths: Callable[[bool], None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Files saved on Windows (CRLF) are split by the fast reader, cell for cell as with
     LF; a carriage return anywhere else hands the rest of the file to the csv module."""
-    from itu_plan.bundle.spec import BY_NAME
-
     paths(True)
     rows = [actual(n) for n in range(3000)]
     unix, windows, odd = (tmp_path / name / "actuals.csv" for name in ("unix", "windows", "odd"))
@@ -204,29 +217,19 @@ def test_windows_line_ends_take_the_fast_reader(
     odd_rows[2000] = odd_rows[2000].replace(",travel,", ",tra\rvel,")
     odd.write_bytes((ACTUALS_HEADER + "".join(odd_rows)).encode().replace(b"\n", b"\r\n"))
 
-    def cells(path: Path) -> tuple[list[list[str]], list[bool]]:
-        raw = read.read_csv(path, BY_NAME["actuals"], "actuals.csv")
-        assert raw.header == ACTUALS_HEADER.strip().split(",")
-        found: list[list[str]] = []
-        fast: list[bool] = []
-        for _first, piece in raw.pieces(700):
-            fast.append(isinstance(piece, read.Columns))
-            found.extend(map(list, zip(*piece.columns, strict=True)) if isinstance(piece, read.Columns) else piece)
-        return found, fast
-
-    expected, fast = cells(unix)
+    expected, fast = read_cells(unix)
     assert all(fast) and len(expected) == 3000
-    assert cells(windows) == (expected, fast)
+    assert read_cells(windows) == (expected, fast)
     import_bundle(workspace, HANDMADE)
     workspace.user = "boss"
     import_bundle(workspace, big_bundle(tmp_path / "bundle") / "activities.csv")
     assert import_bundle(workspace, windows)[0].added == 3000
     # a lone carriage return: the csv module reads on from its block, as it reads a whole file
-    found, fast = cells(odd)
+    found, fast = read_cells(odd)
     assert fast[0] and not fast[-1] and found[:2000] == expected[:2000]
     lines = problems(workspace, odd)
     monkeypatch.setattr(read, "FAST_READ_BYTES", 1 << 60)
-    slow, fast = cells(odd)
+    slow, fast = read_cells(odd)
     assert slow == found and not any(fast)
     assert problems(workspace, odd) == lines
 
@@ -257,8 +260,6 @@ def test_quoted_cells_read_as_the_csv_module_reads_them(
 ) -> None:  # fmt: skip
     """Quotes around whole cells are read by the fast reader; any other use of quotes hands
     the rest of the file to the csv module. Either way the cells are the csv module's."""
-    from itu_plan.bundle.spec import BY_NAME
-
     paths(True)
     rows = [quoting(actual(n)) for n in range(3000)]
     if odd is not None:
@@ -268,18 +269,9 @@ def test_quoted_cells_read_as_the_csv_module_reads_them(
     path = tmp_path / "actuals.csv"
     path.write_text(_quoted_all(ACTUALS_HEADER) + "".join(rows))
 
-    def cells() -> tuple[list[list[str]], list[bool]]:
-        raw = read.read_csv(path, BY_NAME["actuals"], "actuals.csv")
-        found: list[list[str]] = []
-        fast: list[bool] = []
-        for _first, piece in raw.pieces(700):
-            fast.append(isinstance(piece, read.Columns))
-            found.extend(map(list, zip(*piece.columns, strict=True)) if isinstance(piece, read.Columns) else piece)
-        return found, fast
-
-    found, fast = cells()
+    found, fast = read_cells(path)
     monkeypatch.setattr(read, "FAST_READ_BYTES", 1 << 60)
-    expected, slow = cells()
+    expected, slow = read_cells(path)
     assert not any(slow) and found == expected
     assert fast[0] and all(fast) == (odd is None)  # the fast reader took what it could
     if odd is None:
