@@ -135,6 +135,19 @@ def test_working_ahead_reports_the_same_problems(
     assert problems(workspace, encoded) == line
     paths(False)
     assert problems(workspace, encoded) == line
+    # a row that comes back with other content (a file given with --kind is named as its kind)
+    renamed = tmp_path / "2007 actuals.csv"
+    renamed.write_text(ACTUALS_HEADER + "".join(actual(n) for n in range(3000)).replace(",-2999.5,", ",-2999.25,"))
+    checksum = workspace.checksum()
+    for work_ahead in (True, False):
+        paths(work_ahead)
+        with pytest.raises(ValidationError) as caught:
+            import_bundle(workspace, renamed, kind="actuals")
+        assert caught.value.lines() == [
+            "actuals.csv:3001:amount: reference=X-2999 is already in the workspace with different content "
+            "(amount is -2999.50 there, -2999.25 here); an import adds rows, it never overwrites them"
+        ]
+    assert workspace.checksum() == checksum
 
 
 def test_a_failure_while_working_ahead_reaches_the_importer(

@@ -451,7 +451,7 @@ class Importer:
         try:
             work_ahead = not self_ref and raw.path is not None and raw.body is None and ahead.available()
             if work_ahead and raw.path.stat().st_size >= AHEAD_BYTES:  # type: ignore[union-attr]
-                source = self._checked_ahead(spec, checked)
+                source = self._checked_ahead(spec, name, checked)
             else:
                 source = ((chunk, None) for chunk in checked())
             for chunk, ready in source:
@@ -489,13 +489,16 @@ class Importer:
             self._keys(chunk, seen_keys)
             yield chunk
 
-    def _checked_ahead(self, spec: FileSpec, checked: Callable[[], Iterator[Chunk]]) -> Iterator[tuple[Chunk, Any]]:
-        """:meth:`_checked`, worked out by a forked process while this one inserts.
+    def _checked_ahead(
+        self, spec: FileSpec, filename: str, checked: Callable[[], Iterator[Chunk]]
+    ) -> Iterator[tuple[Chunk, tuple[list[str], list[list[Any]]] | None]]:
+        """:meth:`_checked`, worked out by a forked process while this one inserts:
+        (chunk, None) to compare and insert as usual.
 
         For a file whose rows nothing else needs, loaded into an empty table, the
-        process also makes the rows to insert (and the actuals' summary): this
-        process is then left with little more than the insert. Otherwise it
-        gets the checked chunks and compares and inserts them as usual.
+        process also makes the columns to insert (and the actuals' summary), and
+        yields (chunk without its cells, (columns, values)): this process is then
+        left with little more than the insert.
         """
         self._look_up(spec)
         ready_made = self._table_empty and spec.ref_key is None and spec.name not in ("activities", "standard_costs")
@@ -508,19 +511,23 @@ class Importer:
             for chunk in checked():
                 problems, reported = self.problems[reported:], len(self.problems)
                 if ready_made and not self.problems:
-                    yield chunk.first_row, chunk.size, problems, self._insert_columns(chunk, range(chunk.size)), None
+                    ready = self._insert_columns(chunk, range(chunk.size))
+                    yield "rows", chunk.first_row, chunk.size, problems, ready
                 else:
-                    yield chunk.first_row, chunk.size, problems, chunk.columns, chunk.bad
-            yield dict(self._deltas), 0, [], None, None
+                    yield "chunk", chunk.first_row, chunk.size, problems, (chunk.columns, chunk.bad)
+            yield "totals", dict(self._deltas)  # of the actuals made ready
 
-        for first_row, size, problems, columns, bad in ahead.ahead(produce):
+        for kind, *message in ahead.ahead(produce):
+            if kind == "totals":
+                summaries.merge(self._deltas, message[0])
+                continue
+            first_row, size, problems, payload = message
             self.problems.extend(problems)
-            if isinstance(first_row, dict):  # the end: the summary of the actuals made ready
-                summaries.merge(self._deltas, first_row)
-            elif bad is None:
-                yield Chunk(spec, spec.filename, first_row, {}, size), columns
+            if kind == "rows":
+                yield Chunk(spec, filename, first_row, {}, size), payload
             else:
-                yield Chunk(spec, spec.filename, first_row, columns, size, bad), None
+                columns, bad = payload
+                yield Chunk(spec, filename, first_row, columns, size, bad), None
 
     def _look_up(self, spec: FileSpec) -> None:
         """Read from the database all that checking and inserting ``spec``'s rows looks up."""
