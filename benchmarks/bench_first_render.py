@@ -40,19 +40,19 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import demo_workspace, itu
+from tests.conftest import free_port, wait_until_up
+from tests.widgets_support import descendants
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("ITU_PLAN_CHROMIUM", "/usr/bin/chromium"))
@@ -180,28 +180,7 @@ def bare_notebook(path: Path) -> None:
     nbformat.write(bare, path)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 # -- the server and its processes ------------------------------------------------------------------
-
-
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with suppress(OSError, IndexError, ValueError):
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(entry.name))
-    found, stack = [], [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
 
 
 def cpu_seconds(pid: int) -> dict[int, float]:
@@ -238,15 +217,7 @@ def serving(db: Path, folder: Path, log: Path, extra: list[str]) -> Iterator[tup
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(base + "/", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"itu-plan serve did not start:\n{log.read_text()}") from None
-                time.sleep(0.3)
+        wait_until_up(process, base, log, timeout=120)
         yield base, process.pid
     finally:
         kernels = descendants(process.pid)

@@ -125,7 +125,8 @@ def recompute(url: str, figure: dict[str, str], cat: Any) -> str:
 # -- `itu-plan serve` in the background, stopped with everything it started -------------------------
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (children, theirs ...)."""
     out = subprocess.run(["ps", "-eo", "pid,ppid"], capture_output=True, text=True, check=True).stdout
     children: dict[int, list[int]] = {}
     for line in out.splitlines()[1:]:
@@ -160,7 +161,7 @@ def served(db_url: str, user: str, log: Path, *extra: str) -> Iterator[str]:
         wait_until_up(process, base, log)
         yield base
     finally:
-        kernels = _descendants(process.pid)
+        kernels = descendants(process.pid)
         process.terminate()  # `serve` became Voilà, which shuts its kernels down on SIGTERM
         try:
             process.wait(timeout=20)

@@ -116,7 +116,7 @@ class App(traitlets.HasTraits):
         if self._seen is None or now == self._seen:
             self._seen = now
             return False
-        self.changed()
+        self.changed(seen=now)
         return True
 
     @property
@@ -148,12 +148,13 @@ class App(traitlets.HasTraits):
         counts = self.workspace.table_counts()
         return pd.DataFrame({"table": list(counts), "rows": list(counts.values())})
 
-    def changed(self, *, versions: bool = False) -> None:
-        """The app changed the workspace: forget the reports read so far (and the
-        versions, after a submit or approve) and tell the composites."""
+    def changed(self, *, versions: bool = False, seen: int | None = None) -> None:
+        """The app changed the workspace (or saw, at change ``seen``, that someone else
+        did): forget the reports read so far (and the versions, after a submit or
+        approve) and tell the composites."""
         self._reports.clear()
-        if self._seen is not None:
-            self._seen = self.workspace.last_change()  # what the composites are about to read
+        if self._seen is not None:  # watched: what the composites are about to read is not news
+            self._seen = self.workspace.last_change() if seen is None else seen
         if versions:
             self._catalog = None
             self.versions_revision += 1

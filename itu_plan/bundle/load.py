@@ -35,6 +35,8 @@ CHUNK = 50_000
 AHEAD_BYTES = 4 << 20
 YEAR_RANGE = (1900, 2100)
 ORDER = {spec.name: n for n, spec in enumerate(FILES)}
+#: Files whose rows later files' rules need (see ``Importer._remember``).
+REMEMBERED = ("activities", "standard_costs")
 
 
 def _null_by_default(column: Column[Any]) -> bool:
@@ -501,7 +503,7 @@ class Importer:
         left with little more than the insert.
         """
         self._look_up(spec)
-        ready_made = self._table_empty and spec.ref_key is None and spec.name not in ("activities", "standard_costs")
+        ready_made = self._table_empty and spec.ref_key is None and spec.name not in REMEMBERED
         ready_made = ready_made and not any(f.kind == "refs" for f in spec.fields)
 
         def produce() -> Iterator[tuple[Any, ...]]:
