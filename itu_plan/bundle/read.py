@@ -71,13 +71,10 @@ class RawFile:
         """(row number of the first row, the rows or their columns) for every ``size`` rows
         or fewer.
 
-        A large file is read in blocks of whole lines. A simple block (UTF-8, no
-        quote character but around whole cells, no carriage return but in a Windows
-        line end, no empty line, exactly the header's number of separators on every
-        line) is split by pandas' C parser, straight into columns (three times
-        faster). From the first
-        block that is not simple on, the csv module reads the rest, and reports
-        every irregularity exactly.
+        A large file is read in blocks of whole lines. A simple block (see
+        :func:`_simple_block`) is split by pandas' C parser, straight into columns
+        (three times faster). From the first block that is not simple on, the csv
+        module reads the rest, and reports every irregularity exactly.
         """
         if self.path is None or self.body is not None or self.path.stat().st_size < FAST_READ_BYTES:
             yield from chunks(self.rows(), size)
@@ -97,18 +94,10 @@ class RawFile:
                     if block:
                         continue
                     return
-                if not lines.endswith(b"\n"):
-                    lines += b"\n"
-                if b"\r" in lines:  # Windows line ends read as the csv module reads them
-                    lines = lines.replace(b"\r\n", b"\n")  # (any other carriage return is not simple)
-                if b'"' in lines:  # quotes around whole cells are fine; anything else is not simple
-                    unquoted = _unquoted(lines)
-                    if unquoted is None:
-                        break
-                    lines = unquoted
-                trimmed = simple_lines(lines, len(self.header))
-                if trimmed is None:
+                simple = _simple_block(lines if lines.endswith(b"\n") else lines + b"\n", len(self.header))
+                if simple is None:
                     break
+                lines, trimmed = simple
                 count = lines.count(b"\n")
                 columns = _split_lines(lines, len(self.header))
                 if len(columns[0]) != count:
@@ -184,6 +173,22 @@ def simple_lines(lines: bytes, width: int) -> bool | None:
     if not np.all(per_line == width - 1) or np.any(np.diff(np.concatenate(([-1], ends))) == 1):
         return None  # a line with another number of cells, or an empty line
     return _trimmed(raw, lines)
+
+
+def _simple_block(lines: bytes, width: int) -> tuple[bytes, bool] | None:
+    """(the lines as plain cells, whether trimmed) if these whole lines are simple, else
+    None: UTF-8, no empty line, exactly ``width - 1`` separators on every line, no carriage
+    return but in a Windows line end and no quote but around whole cells (both read as
+    the csv module reads them)."""
+    if b"\r" in lines:
+        lines = lines.replace(b"\r\n", b"\n")  # any other carriage return stays, and is refused
+    if b'"' in lines:
+        unquoted = _unquoted(lines)
+        if unquoted is None:
+            return None
+        lines = unquoted
+    trimmed = simple_lines(lines, width)
+    return None if trimmed is None else (lines, trimmed)
 
 
 def _unquoted(lines: bytes) -> bytes | None:
