@@ -61,8 +61,9 @@ def _open(args: argparse.Namespace, *, create: bool = False) -> Workspace:
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Create the workspace schema, or upgrade it to the newest revision (idempotent)."""
+    periods = dict(_period_option(text) for text in args.period)
     with _open(args, create=True) as workspace:
-        before, after = workspace.init()
+        before, after = workspace.init(periods)
     if before == after:
         print(f"The workspace schema is up to date (revision {after}).")
     elif before is None:
@@ -70,6 +71,30 @@ def cmd_init(args: argparse.Namespace) -> int:
     else:
         print(f"Upgraded the workspace schema from revision {before} to {after}.")
     return 0
+
+
+def _period_option(text: str) -> tuple[str, tuple[int, int]]:
+    """``"NAME=2006-2007"`` (or ``NAME=2006``) -> (NAME, (2006, 2007))."""
+    import re
+
+    name, _, period = text.rpartition("=")
+    match = re.fullmatch(r"(\d{4})(?:-(\d{4}))?", period.strip())
+    if not name or match is None:
+        raise UsageError(f'--period takes NAME=FIRST-LAST, e.g. "2008 revised=2008-2009", not {text!r}')
+    first, last = int(match[1]), int(match[2] or match[1])
+    if last < first:
+        raise UsageError(f"--period {text!r}: the last year comes before the first")
+    return name, (first, last)
+
+
+def _init_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--period",
+        action="append",
+        default=[],
+        metavar="NAME=FIRST-LAST",
+        help="the period of a version whose name carries none, when upgrading an older workspace (repeatable)",
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -287,7 +312,7 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-COMMANDS["init"] = (cmd_init, None)
+COMMANDS["init"] = (cmd_init, _init_arguments)
 COMMANDS["demo"] = (cmd_demo, _demo_arguments)
 COMMANDS["import"] = (cmd_import, _import_arguments)
 COMMANDS["export"] = (cmd_export, _export_arguments)
@@ -347,13 +372,13 @@ def cmd_version_list(args: argparse.Namespace) -> int:
         print("The workspace has no plan versions yet.")
         return 0
     _print_table(
-        ("version", "status", "based on", "cost lines", "cost (CHF)", "budget lines", "budget (CHF)"),
+        ("version", "period", "status", "based on", "cost lines", "cost (CHF)", "budget lines", "budget (CHF)"),
         [
-            (v.name, v.status, v.based_on, f"{v.cost_lines:,}", _chf(v.cost_centimes), f"{v.budget_lines:,}",
-             _chf(v.budget_centimes))
+            (v.name, v.period, v.status, v.based_on, f"{v.cost_lines:,}", _chf(v.cost_centimes),
+             f"{v.budget_lines:,}", _chf(v.budget_centimes))
             for v in summaries
         ],
-        right=(3, 4, 5, 6),
+        right=(4, 5, 6, 7),
     )  # fmt: skip
     return 0
 

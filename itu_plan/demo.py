@@ -564,9 +564,12 @@ class DemoBuilder:
         """Cost lines and budget lines for every version, sized against income so that
         2007 of the approved version spends more than it receives (FUNDING_GAP)."""
         rng = self.rng
-        versions = self.table("plan_versions", "name", "status", "based_on_id", "row_version")
-        for name, status, based_on, _years in VERSIONS:
-            self.ids["version"][name] = versions.add(name, status, self.ids["version"].get(based_on or ""), 1)
+        versions = self.table(
+            "plan_versions", "name", "status", "based_on_id", "first_year", "last_year", "row_version"
+        )
+        for name, status, based_on, years in VERSIONS:
+            based = self.ids["version"].get(based_on or "")
+            self.ids["version"][name] = versions.add(name, status, based, min(years), max(years), 1)
         income = {y: self.contributions + self.cr_income[y] + self.other_income[y] for y in YEARS}
         # expenditure as a share of each year's income, per version
         target_share = {

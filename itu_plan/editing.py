@@ -79,7 +79,7 @@ from itu_plan.model import (
     User,
 )
 from itu_plan.money import format_chf, format_scaled, parse_scaled, staff_cost
-from itu_plan.versions import get_version, period_years
+from itu_plan.versions import get_version
 
 #: The largest amount one line may hold: CHF 1,000,000,000,000.00.
 MAX_CENTIMES = 10**14
@@ -716,9 +716,8 @@ def create_cost_line(
     activity = find_activity(session, key.activity)
     source = _funding_source(session, key.funding_source)
     require_plan_write(session, who, unit_id=activity.unit_id, version=version, what=what, verb="create")
-    period = period_years(version.name)
-    if period and not period[0] <= year <= period[1]:
-        problems.add("year", year, f"is outside the period {period[0]}-{period[1]} of {version.name}")
+    if not version.covers(year):
+        problems.add("year", year, f"is outside the period {version.period} of {version.name}")
     if centimes is None:
         if grade and months is not None:
             centimes = _staff_amount(session, problems, grade, year, months)
@@ -813,9 +812,8 @@ def create_budget_line(session: Session, who: Actor, key: BudgetLineKey, *, amou
     unit = _unit(session, key.unit)
     objective = _objective(session, key.objective)
     require_plan_write(session, who, unit_id=unit.id, version=version, what=what, verb="create")
-    period = period_years(version.name)
-    if period and not period[0] <= year <= period[1]:
-        problems.add("year", year, f"is outside the period {period[0]}-{period[1]} of {version.name}")
+    if not version.covers(year):
+        problems.add("year", year, f"is outside the period {version.period} of {version.name}")
         problems.check()
     if _budget_line(session, key, version) is not None:
         raise UsageError(f"there is already a {what}")

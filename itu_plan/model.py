@@ -18,6 +18,7 @@ Conventions, the same on every table:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from sqlalchemy import (
@@ -195,13 +196,46 @@ class PlanVersion(Versioned, Base):
     """A named, complete copy of the plan, moving draft -> submitted -> approved."""
 
     __tablename__ = "plan_versions"
-    __table_args__ = (enum_check("status", VERSION_STATUSES),)
+    __table_args__ = (
+        enum_check("status", VERSION_STATUSES),
+        CheckConstraint("last_year >= first_year", name="period"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="draft")
     based_on_id: Mapped[int | None] = mapped_column(ForeignKey("plan_versions.id"))
+    #: the version's period (a biennium: 2006 and 2007); data, never parsed from the name
+    first_year: Mapped[int] = mapped_column(Integer)
+    last_year: Mapped[int] = mapped_column(Integer)
 
     based_on: Mapped[PlanVersion | None] = relationship(remote_side=[id])
+
+    @property
+    def period(self) -> str:
+        """``2006-2007`` (or ``2006`` for a one-year version)."""
+        return period_text(self.first_year, self.last_year)
+
+    def covers(self, year: int) -> bool:
+        return self.first_year <= year <= self.last_year
+
+
+def period_text(first_year: int, last_year: int) -> str:
+    return str(first_year) if first_year == last_year else f"{first_year}-{last_year}"
+
+
+_PERIOD_IN_NAME = re.compile(r"^(\d{4})(?:-(\d{4}))?(?!\d)")
+
+
+def period_in_name(name: str) -> tuple[int, int] | None:
+    """The period a version name starts with, for a version given without one
+    (``"2006-2007 draft"`` -> (2006, 2007), ``"2008 revised"`` -> (2008, 2008)).
+    Only the importer and the migration call this: everywhere else the period is
+    the version's ``first_year`` and ``last_year``."""
+    match = _PERIOD_IN_NAME.match(name)
+    if match is None:
+        return None
+    first, last = int(match[1]), int(match[2] or match[1])
+    return (first, last) if last >= first else None
 
 
 class Activity(Versioned, Base):
@@ -280,6 +314,25 @@ class BudgetLine(Versioned, Base):
 
 
 # -- execution (imported from the finance and HR systems) ---------------------------
+
+
+class IncomeBudget(Versioned, Base):
+    """The income a version plans from a source other than contributory units, per year."""
+
+    __tablename__ = "income_budget"
+    __table_args__ = (UniqueConstraint("version_id", "year", "funding_source_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("plan_versions.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    funding_source_id: Mapped[int] = mapped_column(ForeignKey("funding_sources.id"))
+    amount_centimes: Mapped[int] = mapped_column(BigInteger)
+
+    version: Mapped[PlanVersion] = relationship()
+    funding_source: Mapped[FundingSource] = relationship()
+
+
+#: Funding kinds whose income comes from contributory units (never in an income budget).
+CONTRIBUTION_KINDS = ("assessed", "sector_members", "associates")
 
 
 class Actual(Base):
@@ -447,7 +500,11 @@ class Staff(Versioned, Base):
     """A staff member, pseudonymous: no names are stored."""
 
     __tablename__ = "staff"
-    __table_args__ = (enum_check("grade", GRADES), enum_check("gender", GENDERS))
+    __table_args__ = (
+        enum_check("grade", GRADES),
+        enum_check("gender", GENDERS),
+        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[str] = mapped_column(String(32), unique=True)
     post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
@@ -455,6 +512,8 @@ class Staff(Versioned, Base):
     gender: Mapped[str] = mapped_column(String(1))
     nationality_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     start_date: Mapped[dt.date] = mapped_column(Date)
+    #: the last day of service; NULL while in service
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class Agreement(Versioned, Base):

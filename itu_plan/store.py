@@ -105,13 +105,14 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 # -- migrations ---------------------------------------------------------------------
 
 
-def _alembic_config(connection: Connection | None = None) -> Any:
+def _alembic_config(connection: Connection | None = None, **attributes: Any) -> Any:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(resources.files("itu_plan") / "migrations"))
     if connection is not None:
         config.attributes["connection"] = connection
+    config.attributes.update(attributes)
     return config
 
 
@@ -129,13 +130,23 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Bring the schema to the newest revision; returns (before, after). Idempotent."""
+def upgrade(engine: Engine, periods: dict[str, tuple[int, int]] | None = None) -> tuple[str | None, str]:
+    """Bring the schema to the newest revision; returns (before, after). Idempotent.
+
+    ``periods`` gives the period of versions whose names carry none (revision
+    0002 reads the period of the others from their names); a version left
+    without one stops the upgrade (``UsageError``) and nothing changes.
+    """
     from alembic import command
 
     with engine.begin() as connection:
         before = current_revision(connection)
-        command.upgrade(_alembic_config(connection), "head")
+        try:
+            command.upgrade(_alembic_config(connection, periods=periods or {}), "head")
+        except Exception as exc:
+            if type(exc).__name__ == "MissingPeriod":
+                raise UsageError(str(exc)) from None
+            raise
         after = current_revision(connection)
     assert after is not None
     return before, after
@@ -143,7 +154,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
 
 #: The newest migration; a test keeps it equal to Alembic's head, so that checking
 #: a workspace's schema costs one query and no Alembic import.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 
 def schema_is_current(engine: Engine) -> bool:

@@ -2,7 +2,8 @@
 
 A version moves ``draft -> submitted -> approved``; approving it marks the
 previously approved version of the same period ``superseded``. The period is
-the leading ``YYYY-YYYY`` of the name (``2006-2007 draft`` -> ``2006-2007``).
+the version's ``first_year`` and ``last_year`` (data, not its name: renaming a
+version changes nothing else); a copy keeps the period of its source.
 Only drafts are edited; a submitted version is locked until it is approved.
 
 Who may submit and approve is the delegation rule of
@@ -14,7 +15,6 @@ success and one ``ConflictError``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import Subquery, func, insert, literal, or_, select, union_all, update
@@ -30,10 +30,9 @@ from itu_plan.access import (
     require_writer,
 )
 from itu_plan.errors import ConflictError, NotFound, UsageError
-from itu_plan.model import Activity, BudgetLine, CostLine, PlanVersion, Unit
+from itu_plan.model import Activity, BudgetLine, CostLine, IncomeBudget, PlanVersion, Unit, period_text
 from itu_plan.money import format_chf
 
-_PERIOD = re.compile(r"^(\d{4})-(\d{4})(?!\d)")
 NAME_MAX = 100
 
 
@@ -44,10 +43,16 @@ class VersionSummary:
     name: str
     status: str
     based_on: str | None
+    first_year: int
+    last_year: int
     cost_lines: int
     cost_centimes: int
     budget_lines: int
     budget_centimes: int
+
+    @property
+    def period(self) -> str:
+        return period_text(self.first_year, self.last_year)
 
 
 @dataclass(frozen=True)
@@ -74,18 +79,6 @@ class Approval:
     version: PlanVersion
     change: VersionChange
     superseded: list[str]
-
-
-def period_of(name: str) -> str | None:
-    """The plan period a version name starts with: ``"2006-2007 draft"`` -> ``"2006-2007"``."""
-    match = _PERIOD.match(name)
-    return f"{match[1]}-{match[2]}" if match else None
-
-
-def period_years(name: str) -> tuple[int, int] | None:
-    """The first and last year of the version's period, or None when the name has none."""
-    match = _PERIOD.match(name)
-    return (int(match[1]), int(match[2])) if match else None
 
 
 def get_version(session: Session, name: str, *, lock: bool = False) -> PlanVersion:
@@ -131,6 +124,8 @@ def list_versions(session: Session) -> list[VersionSummary]:
             PlanVersion.name,
             PlanVersion.status,
             base.name,
+            PlanVersion.first_year,
+            PlanVersion.last_year,
             func.coalesce(costs.c.n, 0),
             func.coalesce(costs.c.amount, 0),
             func.coalesce(budget.c.n, 0),
@@ -167,7 +162,13 @@ def copy_version(session: Session, who: Actor, source: str, new_name: str) -> Pl
     original = get_version(session, source)
     if session.scalar(select(PlanVersion.id).where(PlanVersion.name == new_name)) is not None:
         raise UsageError(f"there is already a plan version {new_name!r}; choose another name")
-    copy = PlanVersion(name=new_name, status="draft", based_on_id=original.id)
+    copy = PlanVersion(
+        name=new_name,
+        status="draft",
+        based_on_id=original.id,
+        first_year=original.first_year,
+        last_year=original.last_year,
+    )
     try:
         with session.begin_nested():  # someone may take the name meanwhile
             session.add(copy)
@@ -230,6 +231,20 @@ def copy_version(session: Session, who: Actor, source: str, new_name: str) -> Pl
             .order_by(BudgetLine.id),
         )
     )
+    session.execute(
+        insert(IncomeBudget).from_select(
+            ["version_id", "year", "funding_source_id", "amount_centimes", "row_version"],
+            select(
+                literal(copy.id),
+                IncomeBudget.year,
+                IncomeBudget.funding_source_id,
+                IncomeBudget.amount_centimes,
+                literal(1),
+            )
+            .where(IncomeBudget.version_id == original.id)
+            .order_by(IncomeBudget.id),
+        )
+    )
     summary = _summary(session, copy)
     audit.record(
         session,
@@ -241,6 +256,7 @@ def copy_version(session: Session, who: Actor, source: str, new_name: str) -> Pl
             "name": new_name,
             "status": "draft",
             "based_on": source,
+            "period": original.period,
             "cost_lines": summary.cost_lines,
             "budget_lines": summary.budget_lines,
         },
@@ -432,25 +448,26 @@ def approve(session: Session, who: Actor, name: str) -> Approval:
         },
     )
     superseded = []
-    period = period_of(name)
-    if period is not None:
-        others = session.scalars(
-            select(PlanVersion)
-            .where(PlanVersion.status == "approved", PlanVersion.id != version.id)
-            .order_by(PlanVersion.name)
-        ).all()
-        for other in others:
-            if period_of(other.name) != period:
-                continue
-            _set_status(session, other, "superseded")
-            audit.record(
-                session,
-                who.username,
-                "supersede",
-                PlanVersion.__tablename__,
-                other.name,
-                before={"status": "approved"},
-                after={"status": "superseded", "superseded_by": name},
-            )
-            superseded.append(other.name)
+    others = session.scalars(
+        select(PlanVersion)
+        .where(
+            PlanVersion.status == "approved",
+            PlanVersion.id != version.id,
+            PlanVersion.first_year == version.first_year,
+            PlanVersion.last_year == version.last_year,
+        )
+        .order_by(PlanVersion.name)
+    ).all()
+    for other in others:
+        _set_status(session, other, "superseded")
+        audit.record(
+            session,
+            who.username,
+            "supersede",
+            PlanVersion.__tablename__,
+            other.name,
+            before={"status": "approved"},
+            after={"status": "superseded", "superseded_by": name},
+        )
+        superseded.append(other.name)
     return Approval(version, change, superseded)

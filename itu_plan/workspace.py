@@ -100,9 +100,13 @@ class Workspace:
         with store.transaction(self._reads) as session:
             yield session
 
-    def init(self) -> tuple[str | None, str]:
-        """Create or upgrade the schema to the newest revision (idempotent)."""
-        return store.upgrade(self.engine)
+    def init(self, periods: dict[str, tuple[int, int]] | None = None) -> tuple[str | None, str]:
+        """Create or upgrade the schema to the newest revision (idempotent).
+
+        ``periods``: {version name: (first year, last year)} for versions of an
+        older workspace whose names carry no period.
+        """
+        return store.upgrade(self.engine, periods)
 
     def require_schema(self) -> None:
         """Refuse to work on a database whose schema is missing or out of date."""

@@ -105,11 +105,11 @@ def build_small_plan(workspace: Workspace) -> None:
             for code, (unit, objective) in ACTIVITIES.items()
         }
         s.add_all(activities.values())
-        old = PlanVersion(name=OLD, status="approved")
-        proposed = PlanVersion(name="2006-2007 proposed", status="superseded")
-        approved = PlanVersion(name=APPROVED, status="approved", based_on=proposed)
-        draft = PlanVersion(name=DRAFT, status="draft", based_on=approved)
-        bare = PlanVersion(name=BARE, status="draft")
+        old = PlanVersion(name=OLD, status="approved", first_year=2004, last_year=2005)
+        proposed = PlanVersion(name="2006-2007 proposed", status="superseded", first_year=2006, last_year=2007)
+        approved = PlanVersion(name=APPROVED, status="approved", based_on=proposed, first_year=2006, last_year=2007)
+        draft = PlanVersion(name=DRAFT, status="draft", based_on=approved, first_year=2006, last_year=2007)
+        bare = PlanVersion(name=BARE, status="draft", first_year=2006, last_year=2007)
         s.add_all([old, proposed, approved, draft, bare])
         s.flush()
         s.add(

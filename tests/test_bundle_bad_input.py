@@ -137,7 +137,7 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
         [
             "budgets.csv:1:: unknown file: a bundle holds only units.csv, objectives.csv, funding_sources.csv, "
             "members.csv, unit_values.csv, versions.csv, activities.csv, standard_costs.csv, cost_lines.csv, "
-            "budget.csv, actuals.csv, income.csv, products.csv, overhead_rates.csv, cost_recovery.csv, kpis.csv, "
+            "budget.csv, income_budget.csv, actuals.csv, income.csv, products.csv, overhead_rates.csv, cost_recovery.csv, kpis.csv, "
             "kpi_targets.csv, measurements.csv, posts.csv, recruitments.csv, staff.csv, agreements.csv, users.csv"
         ],
     ),
@@ -321,6 +321,47 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
             "users.csv:2:role: 'boss' is not one of: admin, manager, planner, reviewer",
             "users.csv:2:units: unknown unit 'XX' (not in the workspace nor in units.csv)",
         ],
+    ),
+    "a version without a period": (
+        {
+            "versions.csv": "name,status,based_on,first_year,last_year\nRevised,draft,,,\nR2,draft,,2006,\n"
+            "R3,draft,,2007,2006\n"
+        },
+        [
+            "versions.csv:2:first_year: version 'Revised' has no period: give first_year and last_year "
+            "(or start its name with the years, e.g. '2006-2007 draft')",
+            "versions.csv:3:last_year: a version's period needs both first_year and last_year",
+            "versions.csv:4:last_year: last_year 2006 is before first_year 2007",
+        ],
+    ),
+    "years outside the version's period": (
+        {
+            "versions.csv": "name,status,based_on,first_year,last_year\n2008 revised,draft,,,\n",
+            **cost_lines("2006-2007 approved,A-1,2008,travel,,,10,VC", "2008 revised,A-1,2009,travel,,,10,VC"),
+            "budget.csv": "version,unit_code,objective_code,year,category,amount\n"
+            "2006-2007 approved,GS,S-01,2005,travel,10\n",
+            "income_budget.csv": "version,year,funding_source_code,amount\n2008 revised,2007,VC,10\n",
+        },
+        [
+            "budget.csv:2:year: 2005 is outside the period 2006-2007 of version 2006-2007 approved",
+            "cost_lines.csv:2:year: 2008 is outside the period 2006-2007 of version 2006-2007 approved",
+            "cost_lines.csv:3:year: 2009 is outside the period 2008 of version 2008 revised",
+            "income_budget.csv:2:year: 2007 is outside the period 2008 of version 2008 revised",
+        ],
+    ),
+    "an income budget for contributions": (
+        {"income_budget.csv": "version,year,funding_source_code,amount\n2006-2007 approved,2006,RB,10\n"},
+        [
+            "income_budget.csv:2:funding_source_code: RB is a source of kind assessed: its income comes from "
+            "contributory units and unit values, not from the income budget"
+        ],
+    ),
+    "staff who leave before they start": (
+        {
+            "staff.csv": "staff_id,post_number,grade,gender,nationality,start_date,end_date\n"
+            "S-9,,P-2,F,KEN,2006-01-01,2005-12-31\n"
+        },
+        ["staff.csv:2:end_date: end_date 2005-12-31 is before start_date 2006-01-01"],
     ),
     "parent cycle": (
         {"units.csv": "code,name,parent_code\nP,One,Q\nQ,Two,P\n"},

@@ -59,14 +59,16 @@ def test_the_version_workflow(demo_db: str, capsys: pytest.CaptureFixture[str]) 
     cli = Cli(demo_db, capsys)
     assert cli("reviewer", "version", "list") == 0
     rows = _columns(cli.out)
-    assert rows[0] == ["version", "status", "based on", "cost lines", "cost (CHF)", "budget lines", "budget (CHF)"]
-    assert {r[0]: (r[1], r[2]) for r in rows[1:]} == {
-        "2004-2005 approved": ("approved", ""),
-        "2006-2007 approved": ("approved", "2006-2007 proposed"),
-        "2006-2007 draft": ("draft", "2006-2007 approved"),
-        "2006-2007 proposed": ("superseded", "2004-2005 approved"),
+    assert rows[0] == [
+        "version", "period", "status", "based on", "cost lines", "cost (CHF)", "budget lines", "budget (CHF)"
+    ]  # fmt: skip
+    assert {r[0]: (r[1], r[2], r[3]) for r in rows[1:]} == {
+        "2004-2005 approved": ("2004-2005", "approved", ""),
+        "2006-2007 approved": ("2006-2007", "approved", "2006-2007 proposed"),
+        "2006-2007 draft": ("2006-2007", "draft", "2006-2007 approved"),
+        "2006-2007 proposed": ("2006-2007", "superseded", "2004-2005 approved"),
     }
-    assert all(r[3].replace(",", "").isdigit() and r[4].replace(",", "").replace(".", "").isdigit() for r in rows[1:])
+    assert all(r[4].replace(",", "").isdigit() and r[5].replace(",", "").replace(".", "").isdigit() for r in rows[1:])
 
     assert cli("planner.bdt", "version", "copy", "2006-2007 approved", "2006-2007 revision") == 0
     assert cli.out == (
@@ -86,7 +88,7 @@ def test_the_version_workflow(demo_db: str, capsys: pytest.CaptureFixture[str]) 
     assert cli.out.endswith("; 2006-2007 approved is now superseded.\n")
 
     assert cli("auditor", "version", "list") == 0
-    statuses = {r[0]: r[1] for r in _columns(cli.out)[1:]}
+    statuses = {r[0]: r[2] for r in _columns(cli.out)[1:]}
     assert statuses == {
         "2004-2005 approved": "approved",
         "2006-2007 approved": "superseded",

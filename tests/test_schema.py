@@ -107,3 +107,34 @@ def test_postgres_uses_psycopg3(postgres) -> None:  # type: ignore[no-untyped-de
 def test_other_backends_are_refused() -> None:
     with pytest.raises(Exception, match="must be SQLite or PostgreSQL"):
         store.make_engine("mysql://u@h/db")
+
+
+def test_upgrade_from_0001_reads_periods_from_names(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An older workspace gets its versions' periods from their names; a version
+    whose name has none stops the upgrade with its name and how to give one."""
+    from alembic import command
+
+    from itu_plan.errors import UsageError
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    workspace = Workspace.open(url, create=True)
+    with workspace.engine.begin() as connection:
+        command.upgrade(store._alembic_config(connection), "0001")
+        connection.execute(
+            text(
+                "INSERT INTO plan_versions (name, status, row_version) VALUES "
+                "('2006-2007 approved', 'approved', 1), ('2008 revised', 'draft', 1), ('Revision', 'draft', 1)"
+            )
+        )
+    with pytest.raises(UsageError, match=r"'Revision' has no period in the name; .*--period \"Revision=2006-2007\""):
+        workspace.init()
+    assert not store.schema_is_current(workspace.engine), "a failed upgrade changes nothing"
+    assert workspace.init({"Revision": (2008, 2009)}) == ("0001", store.HEAD_REVISION)
+    with workspace.engine.connect() as connection:
+        periods = connection.execute(text("SELECT name, first_year, last_year FROM plan_versions ORDER BY name"))
+        assert [tuple(r) for r in periods] == [
+            ("2006-2007 approved", 2006, 2007),
+            ("2008 revised", 2008, 2008),
+            ("Revision", 2008, 2009),
+        ]
+    workspace.close()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from itu_plan import ConflictError, NotFound, PermissionDenied, UsageError, Workspace, access, audit, editing, versions
 from itu_plan.demo import build_demo_workspace
-from itu_plan.model import BudgetLine, CostLine, PlanVersion
+from itu_plan.model import BudgetLine, CostLine, PlanVersion, period_in_name
 from tests.small_plan import APPROVED, BARE, DRAFT, OLD, build_small_plan, travel
 
 
@@ -39,12 +39,15 @@ def _statuses(workspace: Workspace) -> dict[str, str]:
         return {v.name: v.status for v in versions.list_versions(s)}
 
 
-def test_period_is_the_leading_pair_of_years() -> None:
-    assert versions.period_of("2006-2007 draft") == "2006-2007"
-    assert versions.period_of("2006-2007") == "2006-2007"
-    assert versions.period_years("2008-2011 revision 2") == (2008, 2011)
-    assert versions.period_of("draft 2006-2007") is None
-    assert versions.period_of("20061-2007") is None
+def test_a_name_without_a_period_gives_none() -> None:
+    # only the importer and the migration read a period from a name
+    assert period_in_name("2006-2007 draft") == (2006, 2007)
+    assert period_in_name("2006-2007") == (2006, 2007)
+    assert period_in_name("2008 revised") == (2008, 2008)
+    assert period_in_name("2008-2011 revision 2") == (2008, 2011)
+    assert period_in_name("draft 2006-2007") is None
+    assert period_in_name("20061-2007") is None
+    assert period_in_name("2007-2006") is None
 
 
 def test_list_versions(plan: Workspace) -> None:
@@ -82,7 +85,14 @@ def test_copy_makes_a_draft_based_on_the_source(plan: Workspace) -> None:
             "planner.tsb",
             "copy",
             None,
-            {"name": "2006-2007 revision", "status": "draft", "based_on": APPROVED, "cost_lines": 8, "budget_lines": 8},
+            {
+                "name": "2006-2007 revision",
+                "status": "draft",
+                "based_on": APPROVED,
+                "period": "2006-2007",
+                "cost_lines": 8,
+                "budget_lines": 8,
+            },
         )
     ]
 

@@ -28,6 +28,7 @@ from itu_plan.bundle import ahead
 from itu_plan.bundle.read import Columns, RawFile, ReadError
 from itu_plan.bundle.spec import BY_NAME, FILES, REFERABLE, Field, FileSpec
 from itu_plan.errors import Problem
+from itu_plan.model import period_in_name, period_text
 from itu_plan.money import format_scaled, staff_cost
 
 CHUNK = 50_000
@@ -36,7 +37,9 @@ AHEAD_BYTES = 4 << 20
 YEAR_RANGE = (1900, 2100)
 ORDER = {spec.name: n for n, spec in enumerate(FILES)}
 #: Files whose rows later files' rules need (see ``Importer._remember``).
-REMEMBERED = ("activities", "standard_costs")
+#: files whose rows carry a version and a year, which must lie in the version's period
+PERIOD_FILES = ("cost_lines", "budget", "income_budget")
+REMEMBERED = ("activities", "standard_costs", "versions", "funding_sources")
 
 
 def _null_by_default(column: Column[Any]) -> bool:
@@ -376,6 +379,10 @@ class Importer:
         self._declared: dict[str, set[str]] = defaultdict(set)  # keys the bundle declares
         self._activity_objective: dict[str, str | None] = {}  # from the bundle
         self._standard_cost: dict[tuple[str, int], int] = {}  # from the bundle
+        self._version_period: dict[str, tuple[int, int]] = {}  # from the bundle
+        self._funding_kind: dict[str, str] = {}  # from the bundle
+        self._version_periods_cache: dict[str, tuple[int, int]] | None = None
+        self._funding_kinds_cache: dict[str, str] | None = None
         self._existing_cache: dict[tuple[Any, ...], dict[str, Any]] | None = None
         self._table_empty = False
         self._standard_costs_cache: dict[tuple[str, int], int] | None = None
@@ -538,6 +545,10 @@ class Importer:
                 self.ids(f.ref)
         if spec.name == "cost_lines":
             self._standard_costs()
+        if spec.name in PERIOD_FILES:
+            self._version_periods()
+        if spec.name == "income_budget":
+            self._funding_kinds()
         if spec.name == "actuals":
             self._activity_objectives()
             self._objective_map()
@@ -625,6 +636,58 @@ class Importer:
         rule = getattr(self, f"_rules_{chunk.spec.name}", None)
         if rule is not None:
             rule(chunk)
+        if chunk.spec.name in PERIOD_FILES:
+            self._year_in_period(chunk)
+
+    def _rules_versions(self, chunk: Chunk) -> None:
+        """A version's period: first_year and last_year, else read from a leading
+        ``YYYY-YYYY`` or ``YYYY`` in the name; a version without one is a problem."""
+        c = chunk.columns
+        for i, (name, first, last) in enumerate(zip(c["name"], c["first_year"], c["last_year"], strict=True)):
+            if i in chunk.bad:
+                continue
+            if first is None and last is None:
+                period = period_in_name(name)
+                if period is None:
+                    self._fail(
+                        chunk, i, "first_year",
+                        f"version {name!r} has no period: give first_year and last_year "
+                        "(or start its name with the years, e.g. '2006-2007 draft')",
+                    )  # fmt: skip
+                    continue
+                c["first_year"][i], c["last_year"][i] = period
+            elif first is None or last is None:
+                missing = "first_year" if first is None else "last_year"
+                self._fail(chunk, i, missing, "a version's period needs both first_year and last_year")
+            elif last < first:
+                self._fail(chunk, i, "last_year", f"last_year {last} is before first_year {first}")
+
+    def _year_in_period(self, chunk: Chunk) -> None:
+        periods = self._version_periods()
+        c = chunk.columns
+        for i, (version, year) in enumerate(zip(c["version"], c["year"], strict=True)):
+            if i in chunk.bad or version is INVALID or year is INVALID or version not in periods:
+                continue
+            first, last = periods[version]
+            if not first <= year <= last:
+                shown = period_text(first, last)
+                self._fail(chunk, i, "year", f"{year} is outside the period {shown} of version {version}")
+
+    def _rules_income_budget(self, chunk: Chunk) -> None:
+        kinds = self._funding_kinds()
+        for i, source in enumerate(chunk.columns["funding_source_code"]):
+            if i in chunk.bad or source is INVALID:
+                continue
+            kind = kinds.get(source)
+            if kind in m.CONTRIBUTION_KINDS:
+                self._fail(
+                    chunk, i, "funding_source_code",
+                    f"{source} is a source of kind {kind}: its income comes from contributory units "
+                    "and unit values, not from the income budget",
+                )  # fmt: skip
+
+    def _rules_staff(self, chunk: Chunk) -> None:
+        self._date_order(chunk, "start_date", "end_date")
 
     def _fail(self, chunk: Chunk, i: int, column: str, message: str) -> None:
         self._problem(chunk.filename, chunk.row(i), column, message)
@@ -707,6 +770,24 @@ class Importer:
             self._standard_costs_cache.update(self._standard_cost)
         return self._standard_costs_cache
 
+    def _version_periods(self) -> dict[str, tuple[int, int]]:
+        """Version name -> (first year, last year), of the workspace and of the bundle."""
+        if self._version_periods_cache is None:
+            rows = self.connection.execute(
+                select(m.PlanVersion.name, m.PlanVersion.first_year, m.PlanVersion.last_year)
+            )
+            self._version_periods_cache = {name: (first, last) for name, first, last in rows}
+            self._version_periods_cache.update(self._version_period)
+        return self._version_periods_cache
+
+    def _funding_kinds(self) -> dict[str, str]:
+        """Funding source code -> kind, of the workspace and of the bundle."""
+        if self._funding_kinds_cache is None:
+            rows = self.connection.execute(select(m.FundingSource.code, m.FundingSource.kind))
+            self._funding_kinds_cache = {code: kind for code, kind in rows}
+            self._funding_kinds_cache.update(self._funding_kind)
+        return self._funding_kinds_cache
+
     def _activity_objectives(self) -> dict[str, str | None]:
         """Activity code -> objective code, of the workspace and of the bundle (read once,
         after activities.csv)."""
@@ -729,6 +810,14 @@ class Importer:
             for grade, year, cost in zip(c["grade"], c["year"], c["annual_cost"], strict=True):
                 if INVALID not in (grade, year, cost):
                     self._standard_cost[grade, year] = cost
+        elif chunk.spec.name == "versions":
+            for i, (name, first, last) in enumerate(zip(c["name"], c["first_year"], c["last_year"], strict=True)):
+                if i not in chunk.bad and INVALID not in (name, first, last) and None not in (first, last):
+                    self._version_period[name] = (first, last)
+        elif chunk.spec.name == "funding_sources":
+            for code, kind in zip(c["code"], c["kind"], strict=True):
+                if INVALID not in (code, kind):
+                    self._funding_kind[code] = kind
 
     # -- references ------------------------------------------------------------------------------------
 

@@ -118,7 +118,8 @@ FILES: tuple[FileSpec, ...] = (
     FileSpec(
         "versions", m.PlanVersion,
         (Field("name", required=True), Field("status", "enum", True, values=m.VERSION_STATUSES),
-         _ref("based_on", "versions", required=False, db="based_on_id")),
+         _ref("based_on", "versions", required=False, db="based_on_id"),
+         Field("first_year", "year"), Field("last_year", "year")),
         key=("name",), ref_key="name",
     ),
     FileSpec(
@@ -146,6 +147,12 @@ FILES: tuple[FileSpec, ...] = (
         (_ref("version", "versions", db="version_id"), _ref("unit_code", "units"),
          _ref("objective_code", "objectives"), YEAR, CATEGORY, Field("amount", "money", True)),
         key=("version", "unit_code", "objective_code", "year", "category"),
+    ),
+    FileSpec(
+        "income_budget", m.IncomeBudget,
+        (_ref("version", "versions", db="version_id"), YEAR, _ref("funding_source_code", "funding_sources"),
+         Field("amount", "money", True)),
+        key=("version", "year", "funding_source_code"),
     ),
     FileSpec(
         "actuals", m.Actual,
@@ -213,7 +220,8 @@ FILES: tuple[FileSpec, ...] = (
         "staff", m.Staff,
         (Field("staff_id", required=True), _ref("post_number", "posts", required=False, db="post_id"),
          Field("grade", "enum", True, values=m.GRADES), Field("gender", "enum", True, values=m.GENDERS),
-         _ref("nationality", "members", db="nationality_id"), Field("start_date", "date", True)),
+         _ref("nationality", "members", db="nationality_id"), Field("start_date", "date", True),
+         Field("end_date", "date")),
         key=("staff_id",),
     ),
     FileSpec(

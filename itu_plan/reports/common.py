@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from itu_plan.errors import NotFound, UsageError
-from itu_plan.model import PlanVersion, Setting
+from itu_plan.model import PlanVersion, Setting, period_text
 
 #: Column kinds and how they print: money (integer centimes -> two decimals),
 #: ratio (exact Fraction -> four decimals), days (Fraction -> one decimal),
@@ -56,28 +56,67 @@ def workspace_as_of(connection: Connection) -> dt.date | None:
 
 
 def effective_as_of(connection: Connection, options: Options) -> dt.date:
-    """``--as-of``, else the workspace's as-of date, else today."""
-    return options.as_of or workspace_as_of(connection) or dt.date.today()
+    """``--as-of``, else the workspace's as-of date, else today.
+
+    A date after the one the execution data runs to (the workspace's as-of
+    date, else today) is refused: the report would present as known what is not.
+    """
+    data_date = workspace_as_of(connection)
+    if options.as_of is None:
+        return data_date or dt.date.today()
+    limit = data_date or dt.date.today()
+    if options.as_of > limit:
+        runs_to = f"the workspace's data runs to {limit}" if data_date else f"today is {limit}"
+        raise UsageError(f"--as-of {options.as_of} is after the date the data is known to: {runs_to}")
+    return options.as_of
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """A plan version as a report sees it: its id, name, status and period."""
+
+    id: int
+    name: str
+    status: str
+    first_year: int
+    last_year: int
+
+    @property
+    def years(self) -> range:
+        return range(self.first_year, self.last_year + 1)
+
+    @property
+    def period(self) -> str:
+        return period_text(self.first_year, self.last_year)
+
+    def years_shown(self, year: int | None) -> list[int]:
+        """The years of the period a report shows: all of them, or ``--year`` alone."""
+        return [y for y in self.years if year is None or y == year]
+
+
+def version_ref(connection: Connection, name: str | None) -> VersionRef:
+    """The named version; by default the latest approved, else the latest."""
+    columns = select(
+        PlanVersion.id, PlanVersion.name, PlanVersion.status, PlanVersion.first_year, PlanVersion.last_year
+    )
+    if name is not None:
+        found = connection.execute(columns.where(PlanVersion.name == name)).first()
+        if found is None:
+            raise NotFound("plan version", name)
+        return VersionRef(*found)
+    latest = (
+        connection.execute(columns.where(PlanVersion.status == "approved").order_by(PlanVersion.id.desc())).first()
+        or connection.execute(columns.order_by(PlanVersion.id.desc())).first()
+    )
+    if latest is None:
+        raise UsageError("the workspace has no plan version yet; import versions.csv or run `itu-plan demo`")
+    return VersionRef(*latest)
 
 
 def resolve_version(connection: Connection, name: str | None) -> tuple[int, str]:
     """(id, name) of the named version; by default the latest approved, else the latest."""
-    if name is not None:
-        found = connection.execute(select(PlanVersion.id).where(PlanVersion.name == name)).scalar()
-        if found is None:
-            raise NotFound("plan version", name)
-        return found, name
-    latest = (
-        connection.execute(
-            select(PlanVersion.id, PlanVersion.name)
-            .where(PlanVersion.status == "approved")
-            .order_by(PlanVersion.id.desc())
-        ).first()
-        or connection.execute(select(PlanVersion.id, PlanVersion.name).order_by(PlanVersion.id.desc())).first()
-    )
-    if latest is None:
-        raise UsageError("the workspace has no plan version yet; import versions.csv or run `itu-plan demo`")
-    return latest[0], latest[1]
+    ref = version_ref(connection, name)
+    return ref.id, ref.name
 
 
 def ratio(numerator: int | Fraction, denominator: int | Fraction) -> Fraction | None:
