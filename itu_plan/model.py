@@ -79,6 +79,9 @@ PROFESSIONAL_GRADES = tuple(g for g in GRADES if not g.startswith("G-"))
 CR_TYPES = ("income", "direct_cost")
 KPI_MEASURES = ("number", "percentage")
 KPI_DIRECTIONS = ("up", "down")
+#: What a KPI computed from the workspace's own figures computes (a KPI without a
+#: formula is measured: its values come from measurements.csv).
+KPI_FORMULAS = ("execution_rate", "recruitment_days", "women_share", "cost_recovery_rate")
 POST_STATUSES = ("filled", "vacant", "frozen")
 GENDERS = ("F", "M", "X")
 ROLES = ("admin", "manager", "planner", "reviewer")
@@ -207,6 +210,8 @@ class PlanVersion(Versioned, Base):
     #: the version's period (a biennium: 2006 and 2007); data, never parsed from the name
     first_year: Mapped[int] = mapped_column(Integer)
     last_year: Mapped[int] = mapped_column(Integer)
+    #: who submitted it for approval (approval takes a second person); NULL unless submitted
+    submitted_by: Mapped[str | None] = mapped_column(String(100))
 
     based_on: Mapped[PlanVersion | None] = relationship(remote_side=[id])
 
@@ -436,6 +441,7 @@ class Kpi(Versioned, Base):
     __table_args__ = (
         enum_check("measure", KPI_MEASURES),
         enum_check("direction", KPI_DIRECTIONS),
+        enum_check("formula", KPI_FORMULAS, nullable=True),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -444,6 +450,8 @@ class Kpi(Versioned, Base):
     measure: Mapped[str] = mapped_column(String(20))
     direction: Mapped[str] = mapped_column(String(8))
     baseline: Mapped[float | None] = mapped_column(Double)
+    #: computed from the workspace (one of KPI_FORMULAS) rather than measured
+    formula: Mapped[str | None] = mapped_column(String(32))
 
 
 class KpiTarget(Versioned, Base):

@@ -189,7 +189,8 @@ FILES: tuple[FileSpec, ...] = (
         "kpis", m.Kpi,
         (_code(), _ref("objective_code", "objectives"), Field("name", required=True),
          Field("measure", "enum", True, values=m.KPI_MEASURES),
-         Field("direction", "enum", True, values=m.KPI_DIRECTIONS), Field("baseline", "number")),
+         Field("direction", "enum", True, values=m.KPI_DIRECTIONS), Field("baseline", "number"),
+         Field("formula", "enum", values=m.KPI_FORMULAS)),
         key=("code",), ref_key="code",
     ),
     FileSpec(

@@ -89,6 +89,13 @@ class VersionRef:
     def period(self) -> str:
         return period_text(self.first_year, self.last_year)
 
+    def elapsed_share(self, as_of: dt.date) -> Fraction:
+        """The share of the period's days that have passed at the end of ``as_of``
+        (0 before it starts, 1 once it has ended): what an execution rate is read against."""
+        first, last = dt.date(self.first_year, 1, 1), dt.date(self.last_year, 12, 31)
+        days = (min(max(as_of, first - dt.timedelta(days=1)), last) - first).days + 1
+        return Fraction(days, (last - first).days + 1)
+
     def years_shown(self, year: int | None) -> list[int]:
         """The years of the period a report shows: all of them, or ``--year`` alone."""
         return [y for y in self.years if year is None or y == year]

@@ -17,6 +17,7 @@ Each line is computed exactly and rounded half-even to the centime once.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from fractions import Fraction
 
 from sqlalchemy import Connection, case, extract, func, select
@@ -141,6 +142,14 @@ def rounded(plan: dict[int, dict[str, Fraction]]) -> list[tuple[int, str, int]]:
         cents["balance"] = cents["total_income"] - cents["expenditure"]
         rows += [(year, line, cents[line]) for line in LINES]
     return rows
+
+
+def planned_balances(connection: Connection, options: Options) -> tuple[str, dict[int, tuple[int, int]]]:
+    """(version, {year: (planned net_balance, planned total_income)}) in centimes, over
+    the version's period, as the report prints them. FUNDING_GAP reads this."""
+    version, plan = compute(connection, replace(options, year=None))
+    lines = {(year, line): amount for year, line, amount in rounded(plan)}
+    return version, {year: (lines[year, "balance"], lines[year, "total_income"]) for year in plan}
 
 
 def decimal_text(value: Fraction) -> str:

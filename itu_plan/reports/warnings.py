@@ -14,7 +14,8 @@ from fractions import Fraction
 
 from sqlalchemy import Connection, select
 
-from itu_plan.model import Kpi, KpiTarget, Measurement, Post, Recruitment
+from itu_plan import kpis
+from itu_plan.model import Kpi, KpiTarget, Post, Recruitment
 from itu_plan.money import format_chf
 from itu_plan.reports import budget_vs_actual, cost_recovery, financial_plan
 from itu_plan.reports.common import Column, Options, Table, effective_as_of
@@ -72,12 +73,9 @@ def kpi_off_track(connection: Connection, options: Options, as_of: dt.date) -> l
         for kpi, year, target in connection.execute(select(KpiTarget.kpi_id, KpiTarget.year, KpiTarget.target))
     }
     latest: dict[tuple[int, int], tuple[dt.date, float]] = {}
-    for kpi_id, date, value in connection.execute(
-        select(Measurement.kpi_id, Measurement.date, Measurement.value)
-        .where(Measurement.date <= as_of)
-        .order_by(Measurement.kpi_id, Measurement.date)
-    ):
-        latest[kpi_id, date.year] = (date, value)
+    for kpi_id, series in kpis.values(connection, as_of).items():
+        for date, value in series:
+            latest[kpi_id, date.year] = (date, value)
     found = []
     for kpi_id, code, direction in connection.execute(select(Kpi.id, Kpi.code, Kpi.direction).order_by(Kpi.code)):
         for (k, year), (date, value) in sorted(latest.items()):
@@ -143,11 +141,9 @@ def funding_gap(connection: Connection, options: Options) -> list[Warning]:
     """FUNDING_GAP: a year whose expenditure in the financial plan of the version
     exceeds its total income. High when the gap is more than 5 % of income, medium
     above 1 %."""
-    version, plan = financial_plan.compute(connection, replace(options, year=None))
-    lines = {(year, line): amount for year, line, amount in financial_plan.rounded(plan)}
+    version, balances = financial_plan.planned_balances(connection, options)
     found = []
-    for year in plan:
-        income, balance = lines[year, "total_income"], lines[year, "balance"]
+    for year, (balance, income) in balances.items():
         if balance >= 0:
             continue
         size = Fraction(-balance, income) if income > 0 else None

@@ -1,4 +1,4 @@
-"""periods on versions, the income budget, staff who leave
+"""periods on versions, the income budget, staff who leave, computed KPIs
 
 Revision ID: 0002
 Revises: 0001
@@ -8,7 +8,9 @@ Contract v2: a version's period is data (``first_year``, ``last_year``), filled
 here from the leading ``YYYY-YYYY`` (or ``YYYY``) of each existing version's
 name; a version whose name has none stops the upgrade with its name and how to
 give it a period (``itu-plan init --period "NAME=2006-2007"``). Also the
-income budget of a version (``income_budget``) and ``staff.end_date``.
+income budget of a version (``income_budget``), ``staff.end_date``, who
+submitted a version (``plan_versions.submitted_by``) and what a computed KPI
+computes (``kpis.formula``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import re
 
 import sqlalchemy as sa
 from alembic import context, op
+
+KPI_FORMULAS = ("execution_rate", "recruitment_days", "women_share", "cost_recovery_rate")
 
 revision = "0002"
 down_revision = "0001"
@@ -69,6 +73,14 @@ def upgrade() -> None:
         batch_op.alter_column("last_year", existing_type=sa.Integer(), nullable=False)
         batch_op.create_check_constraint(op.f("ck_plan_versions_period"), "last_year >= first_year")
 
+    with op.batch_alter_table("plan_versions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("submitted_by", sa.String(length=100), nullable=True))
+
+    formulas = " OR ".join(f"formula = '{f}'" for f in KPI_FORMULAS)
+    with op.batch_alter_table("kpis", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("formula", sa.String(length=32), nullable=True))
+        batch_op.create_check_constraint(op.f("ck_kpis_formula"), f"formula IS NULL OR {formulas}")
+
     with op.batch_alter_table("staff", schema=None) as batch_op:
         batch_op.add_column(sa.Column("end_date", sa.Date(), nullable=True))
         batch_op.create_check_constraint(op.f("ck_staff_dates"), "end_date IS NULL OR end_date >= start_date")
@@ -98,6 +110,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("income_budget")
+    with op.batch_alter_table("kpis", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_kpis_formula"), type_="check")
+        batch_op.drop_column("formula")
+    with op.batch_alter_table("plan_versions", schema=None) as batch_op:
+        batch_op.drop_column("submitted_by")
     with op.batch_alter_table("staff", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_staff_dates"), type_="check")
         batch_op.drop_column("end_date")
