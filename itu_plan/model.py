@@ -604,6 +604,11 @@ class AuditEvent(Base):
     after: Mapped[Any | None] = mapped_column(JSON)
 
 
+#: The workspace settings and what each holds: ``as_of``, the date the execution
+#: data runs to (what every report defaults to); ``demo_scale``, the size of a demo.
+SETTINGS = {"as_of": "date", "demo_scale": "int"}
+
+
 class Setting(Base):
     """Workspace-wide settings, such as the as-of date of the execution data."""
 

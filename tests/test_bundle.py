@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -56,6 +57,7 @@ def test_round_trip_is_byte_identical(db_url: str, demo_sqlite: str, tmp_path: P
         target.init()
         import_bundle(target, tmp_path / "first")
         export_bundle(target, tmp_path / "second")
+        assert target.as_of == dt.date(2007, 6, 30), "settings.csv carries the as-of date"
     assert files_of(tmp_path / "first") == files_of(tmp_path / "second")
 
 

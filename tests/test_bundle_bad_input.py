@@ -138,7 +138,8 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
             "budgets.csv:1:: unknown file: a bundle holds only units.csv, objectives.csv, funding_sources.csv, "
             "members.csv, unit_values.csv, versions.csv, activities.csv, standard_costs.csv, cost_lines.csv, "
             "budget.csv, income_budget.csv, actuals.csv, income.csv, products.csv, overhead_rates.csv, cost_recovery.csv, kpis.csv, "
-            "kpi_targets.csv, measurements.csv, posts.csv, recruitments.csv, staff.csv, agreements.csv, users.csv"
+            "kpi_targets.csv, measurements.csv, posts.csv, recruitments.csv, staff.csv, agreements.csv, users.csv, "
+            "settings.csv"
         ],
     ),
     "empty file": (
@@ -362,6 +363,13 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
             "S-9,,P-2,F,KEN,2006-01-01,2005-12-31\n"
         },
         ["staff.csv:2:end_date: end_date 2005-12-31 is before start_date 2006-01-01"],
+    ),
+    "unknown setting and a malformed as-of date": (
+        {"settings.csv": "key,value\nasof,2007-06-30\nas_of,2007-13-01\n"},
+        [
+            "settings.csv:2:key: 'asof' is not one of: as_of, demo_scale",
+            "settings.csv:3:value: as_of: '2007-13-01' is not a date (YYYY-MM-DD)",
+        ],
     ),
     "parent cycle": (
         {"units.csv": "code,name,parent_code\nP,One,Q\nQ,Two,P\n"},

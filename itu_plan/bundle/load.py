@@ -686,6 +686,16 @@ class Importer:
                     "and unit values, not from the income budget",
                 )  # fmt: skip
 
+    def _rules_settings(self, chunk: Chunk) -> None:
+        for i, (key, value) in enumerate(zip(chunk.columns["key"], chunk.columns["value"], strict=True)):
+            if i in chunk.bad or INVALID in (key, value):
+                continue
+            try:
+                parse = parse_date if m.SETTINGS[key] == "date" else parse_int
+                parse(value)
+            except ValueError as exc:
+                self._fail(chunk, i, "value", f"{key}: {exc}")
+
     def _rules_staff(self, chunk: Chunk) -> None:
         self._date_order(chunk, "start_date", "end_date")
 

@@ -238,6 +238,11 @@ FILES: tuple[FileSpec, ...] = (
          Field("units", "refs", ref="units", db="-"), Field("delegation_limit", "money", low=0)),
         key=("username",),
     ),
+    FileSpec(
+        "settings", m.Setting,
+        (Field("key", "enum", True, values=tuple(m.SETTINGS)), Field("value", required=True)),
+        key=("key",),
+    ),
 )  # fmt: skip
 
 BY_NAME = {spec.name: spec for spec in FILES}
