@@ -28,6 +28,8 @@ AS_OF_NOTES = {
     "budget-vs-actual": "Budget of {version}; actual expenditure booked on or before {as_of}. "
     "Read each execution rate against the share of its year elapsed at {as_of}.",
     "plan-costs": "Cost lines of {version}.",
+    "budget-control": "Budget of {version} with the transfers approved, the commitments open and the "
+    "expenditure booked on or before {as_of}.",
     "cost-recovery": "Income and direct costs booked on or before {as_of}.",
     "recruitment": "Recruitments completed (entry on duty) on or before {as_of}.",
     "representation": "Staff at grade P-1 and above in service on {as_of}.",
