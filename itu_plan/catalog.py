@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, union
@@ -40,8 +41,10 @@ from itu_plan.model import (
     Recruitment,
     Unit,
     UnitValue,
+    period_text,
 )
 from itu_plan.money import describe_chf, format_scaled, round_half_even
+from itu_plan.reports.common import VersionRef
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,20 +54,44 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class VersionInfo:
-    """A plan version as a filter offers it."""
+    """A plan version as a filter offers it, with its period (``first_year`` to ``last_year``)."""
 
     name: str
     status: str
     based_on: str | None
+    first_year: int
+    last_year: int
 
     @property
     def is_draft(self) -> bool:
         return self.status == "draft"
 
     @property
+    def period(self) -> str:
+        """``"2006-2007"`` (one year: ``"2006"``)."""
+        return period_text(self.first_year, self.last_year)
+
+    @property
+    def years(self) -> range:
+        return range(self.first_year, self.last_year + 1)
+
+    def covers(self, year: int) -> bool:
+        """Whether ``year`` is a year of the version's period."""
+        return self.first_year <= year <= self.last_year
+
+    @property
     def label(self) -> str:
-        """``"2006-2007 draft (draft)"``; the status is left out when the name says it."""
-        return self.name if self.name.endswith(self.status) else f"{self.name} ({self.status})"
+        """``"2006-2007 approved (2006-2007)"``, ``"2006-2007 proposed (2006-2007, superseded)"``:
+        the name with the period, and the status when the name does not say it."""
+        status = "" if self.name.endswith(self.status) else f", {self.status}"
+        return f"{self.name} ({self.period}{status})"
+
+    def elapsed_share(self, as_of: dt.date, year: int | None = None) -> Fraction:
+        """The share of the period's days (or, given ``year``, of that year's) that have
+        passed at the end of ``as_of``: what an execution rate is read against. The
+        arithmetic is :meth:`VersionRef.elapsed_share`'s; a year alone is a one-year period."""
+        first, last = (year, year) if year is not None else (self.first_year, self.last_year)
+        return VersionRef(0, self.name, self.status, first, last).elapsed_share(as_of)
 
 
 @dataclass(frozen=True)
@@ -150,6 +177,31 @@ class Catalog:
                 return objective
         raise NotFound("objective", code)
 
+    @property
+    def figures_as_of(self) -> dt.date:
+        """The date reports read the execution data at by default: the workspace's as-of
+        date, else today (see :func:`itu_plan.reports.common.effective_as_of`)."""
+        return self.as_of or dt.date.today()
+
+    @cached_property
+    def _names(self) -> dict[str, dict[str, str]]:
+        return {
+            "unit_code": {u.code: u.name for u in self.units},
+            "objective_code": {o.code: o.name for o in self.objectives},
+        }
+
+    def name_of(self, column: str, code: str) -> str | None:
+        """The name of the unit (``column`` ``"unit_code"``) or objective
+        (``"objective_code"``) ``code``: ``"Africa regional office"``; None for a code
+        the workspace does not know or another column."""
+        return self._names.get(column, {}).get(code)
+
+    def named(self, column: str, code: str) -> str:
+        """``"BDT-AFR — Africa regional office"``: the code with its name beside it (the
+        code alone when it has none)."""
+        name = self.name_of(column, code)
+        return f"{code} — {name}" if name else code
+
     def units_below(self, code: str) -> frozenset[str]:
         """``code`` and every unit below it (``NotFound`` for an unknown unit)."""
         self.unit(code)
@@ -234,9 +286,9 @@ def load(workspace: Workspace) -> Catalog:
     with workspace.reading() as session:
         base = aliased(PlanVersion)
         versions = tuple(
-            VersionInfo(name, status, based_on)
-            for name, status, based_on in session.execute(
-                select(PlanVersion.name, PlanVersion.status, base.name)
+            VersionInfo(name, status, based_on, first_year, last_year)
+            for name, status, based_on, first_year, last_year in session.execute(
+                select(PlanVersion.name, PlanVersion.status, base.name, PlanVersion.first_year, PlanVersion.last_year)
                 .outerjoin(base, base.id == PlanVersion.based_on_id)
                 .order_by(PlanVersion.id)
             )

@@ -30,10 +30,13 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from itu_plan import store
 from itu_plan.errors import ItuPlanError
+
+if TYPE_CHECKING:
+    from itu_plan.reports.common import VersionRef
 
 #: Notebooks in the order the front page lists them; others follow alphabetically.
 ORDER = (
@@ -275,7 +278,7 @@ def render_site(
     from tqdm import tqdm
 
     from itu_plan.apps import notebooks_dir
-    from itu_plan.reports.common import resolve_version, workspace_as_of
+    from itu_plan.reports.common import version_ref, workspace_as_of
     from itu_plan.workspace import Workspace
 
     started = time.perf_counter()
@@ -286,8 +289,9 @@ def render_site(
     with Workspace.open(url, user) as workspace:
         workspace.require_schema()
         with workspace.engine.connect() as connection:
-            _version_id, version_name = resolve_version(connection, version)
+            chosen = version_ref(connection, version)
             as_of = workspace_as_of(connection)
+        version_name = chosen.name
         checksum = workspace.checksum()
     parameters: dict[str, Any] = {"db_url": url, "version": version_name, "year": year, "unit": unit}
     env = {"ITU_PLAN_STATIC": "1", "ITU_PLAN_DB": url, "ITU_PLAN_USER": user, "PYTHONHASHSEED": "0"}
@@ -331,11 +335,11 @@ def render_site(
     for name in names:
         body = bodies[name]
         if name == "index":
-            body = _front_matter(result, titles, version_name, as_of, checksum, user, stamp, published) + body
+            body = _front_matter(result, titles, chosen, as_of, checksum, user, stamp, published) + body
         target = "index.html" if name == "index" else f"{name}.html"
         (folder / target).write_text(page(titles[name], body, nav, footer), encoding="utf-8")
     if "index" not in names:
-        body = _front_matter(result, titles, version_name, as_of, checksum, user, stamp, published)
+        body = _front_matter(result, titles, chosen, as_of, checksum, user, stamp, published)
         (folder / "index.html").write_text(page("itu-plan reports", body, nav, footer), encoding="utf-8")
     shutil.copyfile(_plotly_js(), folder / "plotly.min.js")
     (folder / "site.css").write_text(_site_css(), encoding="utf-8")
@@ -346,7 +350,7 @@ def render_site(
 def _front_matter(
     result: RenderResult,
     titles: dict[str, str],
-    version: str,
+    version: VersionRef,
     as_of: dt.date | None,
     checksum: str,
     user: str,
@@ -363,13 +367,33 @@ def _front_matter(
     return (
         '<section class="itu-front">\n'
         "<h2>About this publication</h2>\n<dl>"
-        f"<dt>Plan version</dt><dd>{html.escape(version)}</dd>"
-        f"<dt>Data as of</dt><dd>{as_of or 'not set'}</dd>"
+        f'<dt>Plan version</dt><dd class="itu-version">{html.escape(version.name)}</dd>'
+        f'<dt>Period</dt><dd class="itu-period">{version.period} ({_years(version)})</dd>'
+        f'<dt>Data as of</dt><dd class="itu-as-of">{_as_of_text(as_of)}</dd>'
+        f"<dd>{html.escape(_statement(version, as_of))}</dd>"
         f"<dt>Rendered</dt><dd>{stamp} by {html.escape(user)}</dd>"
         f'<dt>Workspace checksum</dt><dd><code class="itu-checksum">{checksum}</code></dd>'
         '<dt>Data</dt><dd><a href="data/datapackage.json">the public data package</a> '
         f"({len(published) - 1} files, no personal data) to check every figure</dd></dl>\n"
         f"<h2>Reports</h2>\n<ul>{items}</ul>\n</section>\n"
+    )
+
+
+def _years(version: VersionRef) -> str:
+    count = len(version.years)
+    return "one year" if count == 1 else f"{count} years"
+
+
+def _as_of_text(as_of: dt.date | None) -> str:
+    return as_of.isoformat() if as_of else "not set: the figures are as of the day they were rendered"
+
+
+def _statement(version: VersionRef, as_of: dt.date | None) -> str:
+    """One sentence that says what every figure of the site is."""
+    when = f"the execution data as it stood at the end of {as_of.isoformat()}" if as_of else "the execution data"
+    return (
+        f"Every page reads plan version {version.name}, for its period {version.period}, and {when}: "
+        "nothing dated later is counted."
     )
 
 

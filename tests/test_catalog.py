@@ -3,7 +3,9 @@ warning) and the audit of refused attempts, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
@@ -34,6 +36,34 @@ def test_catalog_lists_the_choices(demo_url: str) -> None:
     assert (user.role, user.units, user.delegation_limit) == ("manager", ("BDT",), Decimal("500000.00"))
     assert user.can_write and user.can_approve
     assert user.describe() == "manager.bdt, manager for BDT (approves changes up to CHF 500,000.00)"
+
+
+def test_versions_carry_their_period_and_the_share_of_it_elapsed(demo_url: str) -> None:
+    with Workspace.open(demo_url, user="reviewer") as ws:
+        cat = catalog.load(ws)
+    approved, previous = cat.version("2006-2007 approved"), cat.version("2004-2005 approved")
+    assert (approved.first_year, approved.last_year, approved.period) == (2006, 2007, "2006-2007")
+    assert list(approved.years) == [2006, 2007] and approved.covers(2007) and not approved.covers(2005)
+    assert approved.label == "2006-2007 approved (2006-2007)"
+    assert cat.version("2006-2007 proposed").label == "2006-2007 proposed (2006-2007, superseded)"
+    as_of = cat.figures_as_of
+    assert as_of == dt.date(2007, 6, 30)
+    assert approved.elapsed_share(as_of) == Fraction(546, 730)  # 365 days of 2006 and 181 of 2007
+    assert approved.elapsed_share(as_of, 2007) == Fraction(181, 365)
+    assert approved.elapsed_share(as_of, 2006) == 1 == previous.elapsed_share(as_of)
+    assert approved.elapsed_share(dt.date(2005, 12, 31)) == 0  # before the period
+    assert approved.elapsed_share(dt.date(2006, 1, 1)) == Fraction(1, 730)  # the end of its first day
+
+
+def test_units_and_objectives_are_named_from_the_catalog(demo_url: str) -> None:
+    with Workspace.open(demo_url, user="reviewer") as ws:
+        cat = catalog.load(ws)
+    name = cat.unit("BDT-AFR").name
+    assert name and cat.name_of("unit_code", "BDT-AFR") == name
+    assert cat.named("unit_code", "BDT-AFR") == f"BDT-AFR — {name}"
+    assert cat.named("objective_code", "ITU-D.1") == f"ITU-D.1 — {cat.objective('ITU-D.1').name}"
+    assert cat.name_of("unit_code", "NOPE") is None and cat.named("unit_code", "NOPE") == "NOPE"
+    assert cat.name_of("product_code", "BDT-AFR") is None
 
 
 def test_restrict_filters_report_tables_by_unit_tree_objective_and_year(demo_url: str) -> None:

@@ -50,6 +50,28 @@ def test_front_page_says_what_and_when(site: Path, demo_sqlite: str) -> None:
             assert f'href="{name}.html"' in front
 
 
+def test_front_page_states_the_version_its_period_and_the_as_of_date(demo_sqlite: str, tmp_path: Path) -> None:
+    folder = tmp_path / "notebooks"  # one small page: the front matter is what is looked at
+    folder.mkdir()
+    about = nbformat.v4.new_notebook()
+    about.cells = [
+        nbformat.v4.new_markdown_cell("# About"),
+        nbformat.v4.new_code_cell("db_url = None", metadata={"tags": ["parameters"]}),
+    ]
+    nbformat.write(about, folder / "about.ipynb")
+    result = render_site(f"sqlite:///{demo_sqlite}", tmp_path / "site", user="auditor", version="2004-2005 approved",
+                         notebooks=folder, progress=False)  # fmt: skip
+    assert not result.failures, result.failures
+    front = (tmp_path / "site" / "index.html").read_text()
+    assert '<dt>Plan version</dt><dd class="itu-version">2004-2005 approved</dd>' in front
+    assert '<dt>Period</dt><dd class="itu-period">2004-2005 (2 years)</dd>' in front
+    assert '<dt>Data as of</dt><dd class="itu-as-of">2007-06-30</dd>' in front
+    assert (
+        "Every page reads plan version 2004-2005 approved, for its period 2004-2005, and the execution data "
+        "as it stood at the end of 2007-06-30"
+    ) in front
+
+
 def test_pages_reference_nothing_online(site: Path) -> None:
     for path in pages(site):
         text = path.read_text()

@@ -26,6 +26,7 @@ def _page(url: str, user: str = "reviewer") -> str:
         widgets.AppHeader(app, "All composites"),
         bar,
         widgets.KpiCards(app, bar, ["budget", "actual", "execution_rate", "warnings", "high_warnings"]),
+        widgets.ElapsedShare(app, bar),
         widgets.KpiCards(
             app,
             everything,
@@ -63,7 +64,10 @@ def test_static_pages_are_deterministic_and_offline(demo_copy: str) -> None:
     ids = re.findall(r'<div id="([^"]+)" class="plotly-graph-div"', first)
     assert ids == ["itu-chart-1", "itu-chart-2", "itu-chart-3", "itu-chart-4"]
     assert first.count("Plotly.newPlot(") == 4
-    assert re.search(r'<table class="itu-table" data-report="budget-vs-actual" data-rows="\d+">', first)
+    assert re.search(
+        r'<table class="itu-table" data-as-of="2007-06-30" data-report="budget-vs-actual" data-rows="\d+">', first
+    )
+    assert '<div class="itu-elapsed" data-elapsed="1.0000"' in first  # 2006 had ended at 2007-06-30
     assert 'href="budget_monitoring.html"' in first and 'download="budget-vs-actual.csv"' in first
 
 

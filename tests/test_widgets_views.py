@@ -376,3 +376,97 @@ def test_an_open_app_looks_for_changes_on_the_kernel_event_loop(demo_copy: str, 
 
     before, after = asyncio.run(notebook())
     assert after == before + 1_000_000
+
+
+# -- periods, dates and names ---------------------------------------------------------------------------
+
+
+def _cells(table_html: str) -> tuple[list[str], list[list[str]]]:
+    """(headers, rows of cell texts) of the first table in ``table_html``."""
+    headers = [html.unescape(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", table_html)]
+    body = table_html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    rows = [[html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)] for row in body.split("<tr>")[1:]]
+    return headers, rows
+
+
+def test_the_header_names_the_version_with_its_period_and_the_as_of_date(app: widgets.App) -> None:
+    bar = widgets.FilterBar(app)
+    header = widgets.AppHeader(app, filters=bar)
+    assert "Plan version 2006-2007 approved (2006-2007) · Execution data as of 2007-06-30" in header.html.value
+    assert "2006-2007 approved (2006-2007)" in header.static_html() and "Signed in" not in header.static_html()
+    bar.version = "2004-2005 approved"  # the header follows the choice
+    assert "Plan version 2004-2005 approved (2004-2005)" in header.html.value
+    labels = dict((name, label) for label, name in bar.selects["version"].options)
+    assert labels["2006-2007 approved"] == "2006-2007 approved (2006-2007)"
+    assert labels["2006-2007 proposed"] == "2006-2007 proposed (2006-2007, superseded)"
+    assert "Plan version: <b>2004-2005 approved (2004-2005)</b>" in bar.static_html()
+    unversioned = widgets.AppHeader(app, filters=widgets.FilterBar(app, fields=["year"]))  # cost recovery, HR
+    assert "Plan version" not in unversioned.static_html() and "as of 2007-06-30" in unversioned.static_html()
+
+
+def test_the_share_of_time_elapsed_stands_beside_every_execution_rate(app: widgets.App) -> None:
+    bar = widgets.FilterBar(app)
+    cards = widgets.KpiCards(app, bar, ["execution_rate"])
+    note = widgets.ElapsedShare(app, bar)
+    assert note.elapsed == "0.7479"  # 546 of the 730 days of 2006-2007 had passed at the end of 2007-06-30
+    assert note.execution_rate == cards.values["execution_rate"] != ""
+    assert "with <b>74.8 %</b> of 2006-2007 elapsed at 2007-06-30" in note.text.value
+    table = widgets.ReportTable(app, bar, "budget-vs-actual")
+    headers, rows = _cells(table.body.value)
+    at = headers.index("Year elapsed at 2007-06-30")
+    assert headers[at - 1] == "Execution"
+    assert {(r[0], r[at]) for r in rows} == {("2006", "100.0 %"), ("2007", "49.6 %")}
+    assert "year_elapsed" not in table.table().columns  # shown, not exported: the report's columns
+    bar.year = 2007  # one year: the share of that year
+    assert note.elapsed == "0.4959" and "with <b>49.6 %</b> of 2007 elapsed at 2007-06-30" in note.text.value
+    assert {r[at] for r in _cells(table.body.value)[1]} == {"49.6 %"}
+    assert note.banner.message == table.banner.message == ""
+
+
+def test_units_and_objectives_are_named_beside_their_codes(app: widgets.App) -> None:
+    cat = app.catalog
+    bar = widgets.FilterBar(app, unit="BDT-AFR")
+    table = widgets.ReportTable(app, bar, "budget-vs-actual")
+    headers, rows = _cells(table.body.value)
+    unit, objective = headers.index("Unit"), headers.index("Objective")
+    assert rows and {r[unit] for r in rows} == {f"BDT-AFR — {cat.unit('BDT-AFR').name}"}
+    for row in rows:
+        code, name = row[objective].split(" — ", 1)
+        assert name == cat.objective(code).name
+    grid = widgets.PlanGrid(app, widgets.FilterBar(app, unit="BDT-AFR", year=2006, prefer_draft=True))
+    line = next(iter(grid._rows.values()))
+    grid.selected = line.line  # the drill-down of a cost line
+    assert f"BDT-AFR — {cat.unit('BDT-AFR').name}" in html.unescape(grid.editor_status.value)
+    assert f"{line.objective} — {cat.objective(line.objective).name}" in html.unescape(grid.editor_status.value)
+    assert f"<td>BDT-AFR — {html.escape(cat.unit('BDT-AFR').name)}</td>" in grid.static_html()
+
+
+def test_a_year_outside_the_versions_period_is_explained_not_shown_as_zeros(app: widgets.App) -> None:
+    bar = widgets.FilterBar(app, year=2004)  # the default version is 2006-2007 approved
+    table = widgets.ReportTable(app, bar, "budget-vs-actual")
+    note = widgets.ElapsedShare(app, bar)
+    said = "2004 is outside the period of 2006-2007 approved (2006-2007)"
+    assert bar.out_of_period() is not None and bar.out_of_period().startswith(said)  # type: ignore[union-attr]
+    assert "2004-2005 approved (2004-2005) covers 2004" in bar.out_of_period()  # type: ignore[operator]
+    assert said in html.unescape(bar.notice.value) and said in html.unescape(bar.static_html())
+    assert table.rows == 0 and said in html.unescape(table.body.value) and "Nothing to show" not in table.body.value
+    assert note.elapsed == "" and said in html.unescape(note.text.value)
+    bar.version = "2004-2005 approved"  # a version of 2004: its figures, and nothing to explain
+    assert bar.out_of_period() is None and bar.notice.value == "" and table.rows > 0
+    assert note.elapsed == "1.0000"
+    bar.year = 2007
+    assert "2007 is outside the period of 2004-2005 approved (2004-2005)" in html.unescape(bar.notice.value)
+    assert widgets.FilterBar(app, year=2004, fields=["year"]).out_of_period() is None  # no version chosen there
+
+
+def test_staff_recruitments_and_agreements_say_the_date_they_are_counted_at(app: widgets.App) -> None:
+    bar = widgets.FilterBar(app, fields=["year", "unit"])
+    assert app.as_of.isoformat() == "2007-06-30"
+    representation = widgets.ReportTable(app, bar, "representation")
+    assert "In service on 2007-06-30" in _cells(representation.body.value)[0]
+    assert "Staff at grade P-1 and above in service on 2007-06-30." in representation.note.value
+    recruitment = widgets.ReportTable(app, bar, "recruitment")
+    assert "completed (entry on duty) on or before 2007-06-30" in recruitment.static_html()
+    agreements = widgets.ReportTable(app, widgets.FilterBar(app, fields=[]), "agreements")
+    assert "Agreements signed on or before 2007-06-30, and those not yet signed." in agreements.static_html()
+    assert app.report("representation") is app.report("representation", as_of=app.as_of)  # one date for all

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from widgets.approval_panel import ApprovalPanel
     from widgets.comments_panel import CommentsPanel
     from widgets.directory import AppDirectory
+    from widgets.elapsed_share import ElapsedShare
     from widgets.error_banner import ErrorBanner
     from widgets.export_button import ExportButton
     from widgets.filter_bar import FilterBar
@@ -46,6 +47,7 @@ _EXPORTS = {
     "App": "widgets.app",
     "AppDirectory": "widgets.directory",
     "AppHeader": "widgets.header",
+    "ElapsedShare": "widgets.elapsed_share",
     "ApprovalPanel": "widgets.approval_panel",
     "CommentsPanel": "widgets.comments_panel",
     "ErrorBanner": "widgets.error_banner",
@@ -71,6 +73,7 @@ __all__ = [
     "AppHeader",
     "ApprovalPanel",
     "CommentsPanel",
+    "ElapsedShare",
     "ErrorBanner",
     "ExportButton",
     "FilterBar",

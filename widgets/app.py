@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import itertools
 import os
 from collections.abc import Callable
@@ -131,11 +132,20 @@ class App(traitlets.HasTraits):
             self._user = catalogs.current_user(self.workspace)
         return self._user
 
+    @property
+    def as_of(self) -> dt.date:
+        """The date every figure of the app is read at: the workspace's as-of date (the
+        date its execution data runs to), else today. The header states it and every
+        report is asked for it, so that two composites never read different dates."""
+        return self.catalog.figures_as_of
+
     def report(self, name: str, **options: Any) -> pd.DataFrame:
-        """Report ``name`` (see ``Workspace.report``), read once per set of options.
+        """Report ``name`` (see ``Workspace.report``) as of :attr:`as_of` unless
+        ``as_of`` is given, read once per set of options.
 
         The frame is shared: callers filter it (``Catalog.restrict``) and never change it.
         """
+        options.setdefault("as_of", self.as_of)
         key = (name, *sorted((k, repr(v)) for k, v in options.items() if v is not None))
         if key not in self._reports:
             self._reports[key] = self.workspace.report(name, **{k: v for k, v in options.items() if v is not None})

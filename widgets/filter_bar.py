@@ -14,8 +14,11 @@ from widgets.base import Composite
 from widgets.notebook_parameters import on_request
 
 if TYPE_CHECKING:
+    from fractions import Fraction
+
     import pandas as pd
 
+    from itu_plan.catalog import VersionInfo
     from widgets.app import App
 
 FIELDS = ("version", "year", "unit", "objective")
@@ -101,10 +104,13 @@ class FilterBar(Composite):
             )
             traitlets.link((select, "value"), (self, name), transform=(_to_trait, _to_select))
             self.selects[name] = select
+        #: what the chosen filters mean when they show nothing (a year outside the version's period)
+        self.notice = w.HTML()
         self.children = (
             [
                 self.banner,
                 w.HBox(list(self.selects.values()), layout=w.Layout(flex_flow="row wrap")),
+                self.notice,
             ]
             if self.selects
             else [self.banner]
@@ -112,6 +118,8 @@ class FilterBar(Composite):
         if problems:
             self.banner.show("; ".join(problems))
         app.observe(self.guard(self._on_versions), names="versions_revision")
+        self.observe(self.guard(self._on_period), names=["version", "year"])
+        self._on_period()
         on_request(self.guard(self._on_request))
 
     def _resolve(self, problems: list[str], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -148,6 +156,10 @@ class FilterBar(Composite):
                 self.selects["version"].options = [(v.label, v.name) for v in self.app.catalog.versions]
                 self.selects["version"].value = value
 
+    def _on_period(self, _change: Any = None) -> None:
+        message = self.out_of_period()
+        self.notice.value = f'<div class="itu-notice">{html.escape(message)}</div>' if message else ""
+
     @staticmethod
     def _checked(problems: list[str], name: str, value: Any, check: Callable[[Any], Any]) -> Any:
         if value is None or value == "":
@@ -178,6 +190,33 @@ class FilterBar(Composite):
     def restrict(self, frame: pd.DataFrame) -> pd.DataFrame:
         return self.app.catalog.restrict(frame, unit=self.unit, objective=self.objective, year=self.year)
 
+    @property
+    def version_info(self) -> VersionInfo | None:
+        """The chosen version with its period (None when the workspace has none)."""
+        return self.app.catalog.version(self.version) if self.version else None
+
+    def out_of_period(self) -> str | None:
+        """Why the chosen version shows nothing for the chosen year (a year outside its
+        period), in words; None when the year is in the period, or no year or no version
+        is chosen here."""
+        version = self.version_info
+        if "version" not in self.fields or version is None or self.year is None or version.covers(self.year):
+            return None
+        others = [v.label for v in self.app.catalog.versions if v.covers(self.year)]
+        hint = f"; {', '.join(others)} {'covers' if len(others) == 1 else 'cover'} {self.year}" if others else ""
+        return (
+            f"{self.year} is outside the period of {version.label}: its figures are for "
+            f"{version.period} only. Choose a year of {version.period} or all years{hint}."
+        )
+
+    def elapsed_share(self) -> Fraction | None:
+        """The share of the chosen version's period (or of the chosen year) elapsed at the
+        end of the app's as-of date; None without a version or for a year outside its period."""
+        version = self.version_info
+        if version is None or (self.year is not None and not version.covers(self.year)):
+            return None
+        return version.elapsed_share(self.app.as_of, self.year)
+
     def state(self) -> dict[str, Any]:
         """The filters as data attributes of static HTML need them."""
         return {name: getattr(self, name) for name in FIELDS}
@@ -202,4 +241,4 @@ class FilterBar(Composite):
 
     def static_html(self) -> str:
         text = " · ".join(f"{html.escape(k)}: <b>{html.escape(v)}</b>" for k, v in self.describe())
-        return f'{self.banner.static_html()}<div class="itu-filters">{text}</div>'
+        return f'{self.banner.static_html()}<div class="itu-filters">{text}</div>{self.notice.value}'

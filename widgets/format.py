@@ -11,7 +11,10 @@ import datetime as dt
 import html
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
+
+from itu_plan.money import ratio
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -142,6 +145,14 @@ def percent(value: Decimal | None, places: int = 1) -> str:
     return f"{(Decimal(value) * 100).quantize(quantum, ROUND_HALF_EVEN)} %"
 
 
+def share(value: Fraction) -> Decimal:
+    """An exact share (``Fraction(273, 365)``) as a ratio with four decimals, rounded as
+    reports round ratios: ``Decimal("0.7479")``."""
+    rounded = ratio(value.numerator, value.denominator)
+    assert rounded is not None  # a Fraction's denominator is never 0
+    return rounded
+
+
 def cell(value: Any, kind: str) -> str:
     """One value as a table shows it (not escaped)."""
     if value is None or (isinstance(value, float) and value != value):
@@ -171,6 +182,8 @@ def exact(value: Any, kind: str) -> str:
 
 
 NUMERIC = ("money", "ratio", "days", "int", "number")
+#: What an empty table says.
+EMPTY = "Nothing to show for this selection."
 
 
 def table_html(
@@ -181,7 +194,7 @@ def table_html(
     cell_html: Mapping[str, Any] | None = None,
     totals: Iterable[str] = (),
     attrs: Mapping[str, str] | None = None,
-    empty: str = "Nothing to show for this selection.",
+    empty: str = EMPTY,
 ) -> str:
     """The frame as an HTML ``<table class="itu-table">``: CHF with thousands separators,
     numbers right-aligned, optional total row over the ``totals`` columns, every

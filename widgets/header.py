@@ -1,4 +1,5 @@
-"""AppHeader: the title band of every page: organisation, title, data date, who is acting."""
+"""AppHeader: the title band of every page: organisation, title, the version and its
+period, the as-of date of the data, who is acting."""
 
 from __future__ import annotations
 
@@ -12,24 +13,48 @@ from widgets.static import stylesheet
 
 if TYPE_CHECKING:
     from widgets.app import App
+    from widgets.filter_bar import FilterBar
 
 ORGANISATION = "International Telecommunication Union · General Secretariat"
 
 
 class AppHeader(Composite):
-    """The page title with the as-of date of the execution data and, in the app, the
-    acting user and what they may do. Live, it also carries the shared stylesheet."""
+    """The page title with what its figures are: the plan version chosen in ``filters``
+    (when the bar offers one) with its period, and the as-of date of the execution
+    data; in the app also the acting user and what they may do. Live, it also
+    carries the shared stylesheet, and follows the filters."""
 
-    def __init__(self, app: App, title: str = "", subtitle: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self, app: App, title: str = "", subtitle: str = "", *, filters: FilterBar | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(app, **kwargs)
         self.title = title
         self.subtitle = subtitle
-        self.html = w.HTML(f"<style>{stylesheet()}</style>{self._html(live=True)}")
+        self.filters = filters
+        self.html = w.HTML()
         self.children = [self.banner, self.html]
+        self.follow(filters)
+
+    def _on_filters(self) -> None:
+        self.html.value = f"<style>{stylesheet()}</style>{self._html(live=True)}"
+
+    def describe(self) -> list[str]:
+        """What the page's figures are, in the words the header shows: ``["Plan version
+        2006-2007 approved (2006-2007)", "Execution data as of 2007-06-30"]``."""
+        parts = []
+        version = self.filters.version_info if self.filters is not None and "version" in self.filters.fields else None
+        if version is not None:
+            parts.append(f"Plan version {version.label}")
+        as_of = self.app.catalog.as_of
+        parts.append(
+            f"Execution data as of {as_of.isoformat()}"
+            if as_of
+            else f"Execution data as of today, {self.app.as_of.isoformat()} (the workspace sets no as-of date)"
+        )
+        return parts
 
     def _html(self, *, live: bool) -> str:
-        as_of = self.app.catalog.as_of
-        meta = [f"Execution data as of {as_of.isoformat()}" if as_of else "No execution data date set"]
+        meta = self.describe()
         if live:
             meta.append(f"Signed in as {self.app.user.describe()}")
         parts = [f'<div class="itu-org">{html.escape(ORGANISATION)}</div>']
@@ -38,7 +63,7 @@ class AppHeader(Composite):
         if self.subtitle:
             parts.append(f'<div class="itu-meta">{html.escape(self.subtitle)}</div>')
         parts.append(f'<div class="itu-meta">{html.escape(" · ".join(meta))}</div>')
-        return f'<div class="itu-header">{"".join(parts)}</div>'
+        return f'<div class="itu-header" data-as-of="{self.app.as_of.isoformat()}">{"".join(parts)}</div>'
 
     def static_html(self) -> str:
         return self._html(live=False)

@@ -250,9 +250,11 @@ class PlanGrid(Composite):
         self.work_months.value = str(row.work_months) if row and row.work_months is not None else ""
         self.work_months.disabled = not staff
         self.save.disabled = row is None
+        cat = self.app.catalog
         self.editor_status.value = (
-            f'<span class="itu-note">{html.escape(row.activity_title)} · {html.escape(row.unit)} · '
-            f"{html.escape(row.objective)} · now CHF {fmt.chf(row.amount)}</span>"
+            f'<span class="itu-note">{html.escape(row.activity_title)} · '
+            f"{html.escape(cat.named('unit_code', row.unit))} · "
+            f"{html.escape(cat.named('objective_code', row.objective))} · now CHF {fmt.chf(row.amount)}</span>"
             if row
             else ""
         )
@@ -367,12 +369,20 @@ class PlanGrid(Composite):
         finally:
             self._quiet = False
 
+    def _named(self, column: str) -> Any:
+        """The cell of a unit or objective code: the code with its name beside it."""
+        cat = self.app.catalog
+        return lambda code: html.escape(cat.named(column, code))
+
     def static_html(self) -> str:
         frame = self.table()
         return (
             self.banner.static_html()
             + self.status.value
             + fmt.table_html(
-                frame, totals=["amount"], attrs={"data-report": "cost-lines", "data-rows": str(len(frame))}
+                frame,
+                totals=["amount"],
+                cell_html={column: self._named(column) for column in ("unit_code", "objective_code")},
+                attrs={"data-report": "cost-lines", "data-rows": str(len(frame))},
             )
         )
