@@ -44,7 +44,7 @@ from itu_plan.model import (
     period_text,
 )
 from itu_plan.money import describe_chf, format_scaled, round_half_even
-from itu_plan.reports.common import VersionRef
+from itu_plan.reports.common import elapsed_share
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,9 +89,9 @@ class VersionInfo:
     def elapsed_share(self, as_of: dt.date, year: int | None = None) -> Fraction:
         """The share of the period's days (or, given ``year``, of that year's) that have
         passed at the end of ``as_of``: what an execution rate is read against. The
-        arithmetic is :meth:`VersionRef.elapsed_share`'s; a year alone is a one-year period."""
+        arithmetic is :func:`reports.common.elapsed_share`'s; a year alone is a one-year period."""
         first, last = (year, year) if year is not None else (self.first_year, self.last_year)
-        return VersionRef(0, self.name, self.status, first, last).elapsed_share(as_of)
+        return elapsed_share(first, last, as_of)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,15 @@ def effective_as_of(connection: Connection, options: Options) -> dt.date:
     return options.as_of
 
 
+def elapsed_share(first_year: int, last_year: int, as_of: dt.date) -> Fraction:
+    """The share of the days of ``first_year`` to ``last_year`` that have passed at the
+    end of ``as_of`` (0 before they start, 1 once they have ended): what an execution
+    rate is read against."""
+    first, last = dt.date(first_year, 1, 1), dt.date(last_year, 12, 31)
+    days = (min(max(as_of, first - dt.timedelta(days=1)), last) - first).days + 1
+    return Fraction(days, (last - first).days + 1)
+
+
 @dataclass(frozen=True)
 class VersionRef:
     """A plan version as a report sees it: its id, name, status and period."""
@@ -90,11 +99,7 @@ class VersionRef:
         return period_text(self.first_year, self.last_year)
 
     def elapsed_share(self, as_of: dt.date) -> Fraction:
-        """The share of the period's days that have passed at the end of ``as_of``
-        (0 before it starts, 1 once it has ended): what an execution rate is read against."""
-        first, last = dt.date(self.first_year, 1, 1), dt.date(self.last_year, 12, 31)
-        days = (min(max(as_of, first - dt.timedelta(days=1)), last) - first).days + 1
-        return Fraction(days, (last - first).days + 1)
+        return elapsed_share(self.first_year, self.last_year, as_of)
 
     def years_shown(self, year: int | None) -> list[int]:
         """The years of the period a report shows: all of them, or ``--year`` alone."""
