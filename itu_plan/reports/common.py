@@ -126,6 +126,17 @@ def resolve_version(connection: Connection, name: str | None) -> tuple[int, str]
     return ref.id, ref.name
 
 
+def notes(as_of: dt.date, version: VersionRef | None = None, **more: Any) -> dict[str, Any]:
+    """What a report's numbers mean: the version and its period (for a report of a
+    version) and the as-of date (ISO), then ``more``."""
+    said: dict[str, Any] = {}
+    if version is not None:
+        said.update(version=version.name, period=version.period)
+    said["as_of"] = as_of.isoformat()
+    said.update(more)
+    return said
+
+
 def ratio(numerator: int | Fraction, denominator: int | Fraction) -> Fraction | None:
     return None if denominator == 0 else Fraction(numerator) / Fraction(denominator)
 
