@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, select
 
 from itu_plan.errors import NotFound, UsageError
 from itu_plan.model import PlanVersion, Setting, period_text
@@ -135,6 +135,12 @@ def notes(as_of: dt.date, version: VersionRef | None = None, **more: Any) -> dic
     said["as_of"] = as_of.isoformat()
     said.update(more)
     return said
+
+
+def in_year(date: Any, year: int) -> ColumnElement[bool]:
+    """The date column ``date`` falls in ``year`` (a range, not a function of the column)."""
+    condition: ColumnElement[bool] = date.between(dt.date(year, 1, 1), dt.date(year, 12, 31))
+    return condition
 
 
 def ratio(numerator: int | Fraction, denominator: int | Fraction) -> Fraction | None:

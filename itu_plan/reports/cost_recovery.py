@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, case, extract, func, select
 
 from itu_plan.model import CostRecoveryEntry, OverheadRate, Product
 from itu_plan.money import round_half_even
-from itu_plan.reports.common import Column, Options, Table, effective_as_of, notes, ratio
+from itu_plan.reports.common import Column, Options, Table, effective_as_of, in_year, notes, ratio
 
 COLUMNS = [
     Column("year", "int"),
@@ -43,9 +43,7 @@ def compute(connection: Connection, year: int | None = None, as_of: dt.date | No
     if as_of is not None:
         totals = totals.where(CostRecoveryEntry.date <= as_of)
     if year is not None:
-        totals = totals.where(
-            CostRecoveryEntry.date >= dt.date(year, 1, 1), CostRecoveryEntry.date <= dt.date(year, 12, 31)
-        )
+        totals = totals.where(in_year(CostRecoveryEntry.date, year))
     sub = totals.subquery()
     statement = (
         select(sub.c.year, Product.code, sub.c.income, sub.c.direct, OverheadRate.rate_e6)

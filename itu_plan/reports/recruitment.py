@@ -7,15 +7,14 @@ is the share with days <= the target (``--target-days``, default 120).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from fractions import Fraction
 from statistics import median
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, select
 
 from itu_plan.model import Post, Recruitment, Unit
-from itu_plan.reports.common import Column, Options, Table, effective_as_of, notes
+from itu_plan.reports.common import Column, Options, Table, effective_as_of, in_year, notes
 
 COLUMNS = [
     Column("year", "int"),
@@ -30,17 +29,14 @@ COLUMNS = [
 
 def run(connection: Connection, options: Options) -> Table:
     as_of = effective_as_of(connection, options)
-    completed = Recruitment.eod_date <= as_of
+    completed = [Recruitment.eod_date <= as_of]
     if options.year is not None:
-        year = options.year
-        completed = and_(
-            completed, Recruitment.eod_date >= dt.date(year, 1, 1), Recruitment.eod_date <= dt.date(year, 12, 31)
-        )
+        completed.append(in_year(Recruitment.eod_date, options.year))
     statement = (
         select(Recruitment.notice_date, Recruitment.eod_date, Unit.code, Post.grade)
         .join(Post, Post.id == Recruitment.post_id)
         .join(Unit, Unit.id == Post.unit_id)
-        .where(completed)
+        .where(*completed)
     )
     groups: dict[tuple[int, str, str], list[int]] = defaultdict(list)
     for notice, eod, unit, grade in connection.execute(statement):
