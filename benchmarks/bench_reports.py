@@ -6,6 +6,8 @@
 - DuckDB from the same CSV files (the floor).
 
 All four print the same table; the script checks that they agree to the centime.
+Like the report, the baselines keep to the years of the version's period and to
+the actuals dated on or before the workspace's as-of date (``settings``).
 
     python -m benchmarks.bench_reports [--scale 100] [--postgres]
 """
@@ -20,17 +22,24 @@ from pathlib import Path
 from benchmarks.common import CACHE, demo_workspace, have, itu, timed
 
 PANDAS_CSV = r"""
+import os
 import sys
 import pandas as pd
 folder = sys.argv[1]
 versions = pd.read_csv(f"{folder}/versions.csv")
 approved = versions[versions.status == "approved"]
-version = approved.name.iloc[-1] if len(approved) else versions.name.iloc[-1]
+chosen = (approved if len(approved) else versions).iloc[-1]
+version, first, last = chosen["name"], int(chosen.first_year), int(chosen.last_year)
+until = f"{last}-12-31"
+if os.path.exists(f"{folder}/settings.csv"):
+    settings = pd.read_csv(f"{folder}/settings.csv", dtype=str)
+    until = min([until, *settings.value[settings.key == "as_of"]])
 budget = pd.read_csv(f"{folder}/budget.csv")
-budget = budget[budget.version == version]
+budget = budget[(budget.version == version) & budget.year.between(first, last)]
 budget["cents"] = (budget.amount * 100).round().astype("int64")
 b = budget.groupby(["year", "unit_code", "objective_code"], as_index=False).cents.sum()
 actuals = pd.read_csv(f"{folder}/actuals.csv", usecols=["date", "unit_code", "activity_code", "objective_code", "amount"])
+actuals = actuals[(actuals.date >= f"{first}-01-01") & (actuals.date <= until)]
 activities = pd.read_csv(f"{folder}/activities.csv", usecols=["code", "objective_code"])
 actuals = actuals.merge(activities.rename(columns={"code": "activity_code", "objective_code": "activity_objective"}),
                         on="activity_code", how="left")
@@ -54,12 +63,21 @@ import sys
 import pandas as pd
 from sqlalchemy import create_engine
 engine = create_engine(sys.argv[1])
-versions = pd.read_sql("SELECT id, name, status FROM plan_versions ORDER BY id", engine)
+versions = pd.read_sql("SELECT id, name, status, first_year, last_year FROM plan_versions ORDER BY id", engine)
 approved = versions[versions.status == "approved"]
-version = int((approved if len(approved) else versions).id.iloc[-1])
-budget = pd.read_sql(f"SELECT * FROM budget_lines WHERE version_id = {version}", engine)
+chosen = (approved if len(approved) else versions).iloc[-1]
+version, first, last = int(chosen.id), int(chosen.first_year), int(chosen.last_year)
+as_of = pd.read_sql("SELECT value FROM settings WHERE key = 'as_of'", engine).value
+until = min([f"{last}-12-31", *as_of])
+budget = pd.read_sql(
+    f"SELECT * FROM budget_lines WHERE version_id = {version} AND year BETWEEN {first} AND {last}", engine
+)
 b = budget.groupby(["year", "unit_id", "objective_id"], as_index=False).amount_centimes.sum()
-actuals = pd.read_sql("SELECT date, unit_id, activity_id, objective_id, amount_centimes FROM actuals", engine)
+actuals = pd.read_sql(
+    "SELECT date, unit_id, activity_id, objective_id, amount_centimes FROM actuals WHERE date BETWEEN %s AND %s"
+    % (repr(f"{first}-01-01"), repr(until)),
+    engine,
+)
 activities = pd.read_sql("SELECT id AS activity_id, objective_id AS activity_objective FROM activities", engine)
 actuals = actuals.merge(activities, on="activity_id", how="left")
 actuals["objective_id"] = actuals.objective_id.fillna(actuals.activity_objective)
@@ -80,17 +98,24 @@ print("\n".join(out))
 """
 
 DUCKDB_CSV = r'''
+import os
 import sys
 import duckdb
 f = sys.argv[1]
+as_of = "DATE '9999-12-31'"
+if os.path.exists(f"{f}/settings.csv"):
+    as_of = f"(SELECT MIN(CAST(value AS DATE)) FROM read_csv('{f}/settings.csv', all_varchar=true) WHERE key = 'as_of')"
 rows = duckdb.sql(f"""
-WITH v AS (SELECT name FROM read_csv('{f}/versions.csv') ORDER BY (status = 'approved') DESC, name DESC LIMIT 1),
+WITH v AS (SELECT name, first_year, last_year FROM read_csv('{f}/versions.csv')
+           ORDER BY (status = 'approved') DESC, name DESC LIMIT 1),
 b AS (SELECT year, unit_code, objective_code, SUM(CAST(amount AS DECIMAL(18,2))) AS budget
-      FROM read_csv('{f}/budget.csv') WHERE version = (SELECT name FROM v) GROUP BY ALL),
+      FROM read_csv('{f}/budget.csv'), v WHERE version = v.name AND year BETWEEN v.first_year AND v.last_year
+      GROUP BY ALL),
 act AS (SELECT code, objective_code FROM read_csv('{f}/activities.csv')),
 a AS (SELECT year(x.date) AS year, x.unit_code, COALESCE(x.objective_code, act.objective_code) AS objective_code,
              SUM(CAST(x.amount AS DECIMAL(18,2))) AS actual
       FROM read_csv('{f}/actuals.csv', types={{'amount': 'VARCHAR'}}) x LEFT JOIN act ON act.code = x.activity_code
+      WHERE year(x.date) BETWEEN (SELECT first_year FROM v) AND (SELECT last_year FROM v) AND x.date <= {as_of}
       GROUP BY ALL)
 SELECT COALESCE(b.year, a.year) y, COALESCE(b.unit_code, a.unit_code) u, COALESCE(b.objective_code, a.objective_code) o,
        COALESCE(budget, 0) bu, COALESCE(actual, 0) ac

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, select
 
 from itu_plan.errors import NotFound, UsageError
 from itu_plan.model import PlanVersion, Setting, period_text
@@ -129,6 +129,23 @@ def resolve_version(connection: Connection, name: str | None) -> tuple[int, str]
     """(id, name) of the named version; by default the latest approved, else the latest."""
     ref = version_ref(connection, name)
     return ref.id, ref.name
+
+
+def notes(as_of: dt.date, version: VersionRef | None = None, **more: Any) -> dict[str, Any]:
+    """What a report's numbers mean: the version and its period (for a report of a
+    version) and the as-of date (ISO), then ``more``."""
+    said: dict[str, Any] = {}
+    if version is not None:
+        said.update(version=version.name, period=version.period)
+    said["as_of"] = as_of.isoformat()
+    said.update(more)
+    return said
+
+
+def in_year(date: Any, year: int) -> ColumnElement[bool]:
+    """The date column ``date`` falls in ``year`` (a range, not a function of the column)."""
+    condition: ColumnElement[bool] = date.between(dt.date(year, 1, 1), dt.date(year, 12, 31))
+    return condition
 
 
 def ratio(numerator: int | Fraction, denominator: int | Fraction) -> Fraction | None:

@@ -1,4 +1,5 @@
-"""cost-recovery: the Resolution 91 statement per product and year.
+"""cost-recovery: the Resolution 91 statement per product and year, of the entries
+dated on or before as-of.
 
 indirect_cost = direct_cost x the overhead rate of the product's unit for the
 year (0 without one), full_cost = direct + indirect, net = income - full_cost,
@@ -15,7 +16,7 @@ from sqlalchemy import Connection, and_, case, extract, func, select
 
 from itu_plan.model import CostRecoveryEntry, OverheadRate, Product
 from itu_plan.money import round_half_even
-from itu_plan.reports.common import Column, Options, Table, ratio
+from itu_plan.reports.common import Column, Options, Table, effective_as_of, in_year, notes, ratio
 
 COLUMNS = [
     Column("year", "int"),
@@ -30,6 +31,9 @@ COLUMNS = [
 
 
 def compute(connection: Connection, year: int | None = None, as_of: dt.date | None = None) -> list[tuple[Any, ...]]:
+    """Rows (year, product_code, income, direct_cost, indirect_cost, full_cost, net,
+    recovery_rate) of the entries dated on or before ``as_of`` (all without one), of
+    ``year`` alone if given."""
     entry_year = extract("year", CostRecoveryEntry.date)
     income = func.sum(case((CostRecoveryEntry.type == "income", CostRecoveryEntry.amount_centimes), else_=0))
     direct = func.sum(case((CostRecoveryEntry.type == "direct_cost", CostRecoveryEntry.amount_centimes), else_=0))
@@ -38,6 +42,8 @@ def compute(connection: Connection, year: int | None = None, as_of: dt.date | No
     ).group_by(entry_year, CostRecoveryEntry.product_id)
     if as_of is not None:
         totals = totals.where(CostRecoveryEntry.date <= as_of)
+    if year is not None:
+        totals = totals.where(in_year(CostRecoveryEntry.date, year))
     sub = totals.subquery()
     statement = (
         select(sub.c.year, Product.code, sub.c.income, sub.c.direct, OverheadRate.rate_e6)
@@ -45,8 +51,6 @@ def compute(connection: Connection, year: int | None = None, as_of: dt.date | No
         .outerjoin(OverheadRate, and_(OverheadRate.unit_id == Product.unit_id, OverheadRate.year == sub.c.year))
         .order_by(sub.c.year, Product.code)
     )
-    if year is not None:
-        statement = statement.where(sub.c.year == year)
     rows = []
     for entry_year_value, code, income_c, direct_c, rate_e6 in connection.execute(statement):
         income_c, direct_c = int(income_c), int(direct_c)
@@ -59,4 +63,5 @@ def compute(connection: Connection, year: int | None = None, as_of: dt.date | No
 
 
 def run(connection: Connection, options: Options) -> Table:
-    return Table("cost-recovery", COLUMNS, compute(connection, options.year, options.as_of))
+    as_of = effective_as_of(connection, options)
+    return Table("cost-recovery", COLUMNS, compute(connection, options.year, as_of), notes(as_of))

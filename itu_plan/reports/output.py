@@ -88,8 +88,21 @@ def _people(column: Column, value: Any) -> str:
     return text
 
 
+def heading(table: Table) -> str:
+    """What the numbers are: the report, its version and period, and the as-of date,
+    e.g. ``budget-vs-actual: version 2006-2007 approved (2006-2007), as of 2007-06-30``."""
+    said = []
+    if "version" in table.notes:
+        period = table.notes.get("period")
+        said.append(f"version {table.notes['version']}" + (f" ({period})" if period else ""))
+    if "as_of" in table.notes:
+        said.append(f"as of {table.notes['as_of']}")
+    return f"{table.name}: {', '.join(said)}" if said else table.name
+
+
 def to_table(table: Table) -> str:
-    """Aligned columns with thousands separators, numbers to the right."""
+    """A heading naming the version, period and as-of date, then aligned columns with
+    thousands separators, numbers to the right."""
     cells = [[_people(c, v) for c, v in zip(table.columns, row, strict=True)] for row in table.rows]
     widths = [max([len(c.name)] + [len(r[i]) for r in cells]) for i, c in enumerate(table.columns)]
     right = [c.kind in ("int", "money", "ratio", "days") for c in table.columns]
@@ -98,7 +111,7 @@ def to_table(table: Table) -> str:
         parts = [v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right, strict=True)]
         return "  ".join(parts).rstrip()
 
-    out = [line(table.names), line(["-" * w for w in widths])]
+    out = [heading(table), line(table.names), line(["-" * w for w in widths])]
     out += [line(r) for r in cells]
     if not cells:
         out.append("(no rows)")
