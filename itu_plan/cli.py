@@ -186,7 +186,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         table = workspace.report_table(args.name, options)
     sys.stdout.write(FORMATS[args.format](table))
     if args.format == "table":
-        notes = ", ".join(f"{k}: {v}" for k, v in table.notes.items() if k != "by_category")
+        notes = ", ".join(
+            f"{k}: {v}" for k, v in table.notes.items() if k not in ("by_category", "version", "period", "as_of")
+        )
         if notes:
             print(f"({notes})")
     elif "scenario" in table.notes:
