@@ -1,7 +1,8 @@
 """Who may do what: roles, the units a user acts for, delegation limits.
 
 With no users defined the workspace is single-user and whoever acts is admin
-over everything. Once users exist, an undefined user is refused.
+over everything. Once users exist, an undefined user is refused, and approval
+takes a second person: nobody approves a version they submitted.
 
 The roles:
 
@@ -9,7 +10,9 @@ The roles:
 * ``planner`` writes plan data (activities, cost lines and budget lines of
   draft versions, comments) for their units and every unit below them;
 * ``manager`` as a planner, and also submits and approves versions within the
-  delegation rule (:func:`require_approval`);
+  delegation rule (:func:`require_approval`): changes of their units that keep
+  the budget total within the approved envelope and the change within their
+  delegation limit;
 * ``admin`` does everything.
 
 Services call the ``require_*`` functions before they write; each raises
@@ -38,7 +41,9 @@ class Actor:
 
     ``unit_ids`` holds the units they act for *and every unit below them*;
     ``unit_codes`` the units they were given (for messages). An admin, and
-    anyone in a workspace without users, acts for every unit (``all_units``).
+    anyone in a workspace without users, acts for every unit (``all_units``);
+    ``single_user`` says the workspace has no users (whoever acts is admin, and
+    approval needs no second person).
     """
 
     username: str
@@ -47,6 +52,7 @@ class Actor:
     unit_codes: tuple[str, ...] = ()
     delegation_limit_centimes: int | None = None
     all_units: bool = False
+    single_user: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -86,7 +92,7 @@ def actor(session: Session, username: str) -> Actor:
     user = session.scalars(select(User).where(User.username == username)).one_or_none()
     if user is None:
         if session.scalar(select(func.count()).select_from(User)) == 0:
-            return Actor(username, "admin", all_units=True)
+            return Actor(username, "admin", all_units=True, single_user=True)
         raise PermissionDenied(
             username,
             "use this workspace",
@@ -189,23 +195,38 @@ def require_approval(
     who: Actor,
     *,
     version: str,
+    submitted_by: str | None,
     base: str | None,
     change_centimes: int,
+    base_total_centimes: int | None,
+    total_centimes: int,
     units: Mapping[int, str],
 ) -> None:
     """The delegation rule: refuse to approve ``version`` unless ``who`` may.
 
-    An admin approves anything. A manager approves a version whose changes
-    against its ``base`` version touch only their units (``units``: the ids and
-    codes of the units touched) and whose change amount (``change_centimes``)
-    is at most their delegation limit (a manager without a limit: CHF 0);
-    anything larger, or a version with no base, needs an admin.
+    Once users exist, approval takes a second person: whoever submitted the
+    version (``submitted_by``) may not approve it, whatever their role. Then an
+    admin approves anything. A manager approves a version whose changes against
+    its ``base`` version touch only their units (``units``: the ids and codes of
+    the units touched), keep its budget total (``total_centimes``) at or below
+    the base's (``base_total_centimes``: transfers within the approved envelope)
+    and whose change amount (``change_centimes``: the sum of the absolute
+    differences of its budget, cost and income budget lines) is at most their
+    delegation limit (a manager without a limit: CHF 0); anything else, or a
+    version with no base, needs an admin, and the refusal gives the figures.
     """
     action = f"approve {version}"
     require_manager(who, action)
+    if submitted_by is not None and submitted_by == who.username and not who.single_user:
+        raise PermissionDenied(
+            who.username,
+            action,
+            f"{submitted_by} submitted it, and approval takes a second person: "
+            "another manager for its units or an admin must approve it",
+        )
     if who.is_admin:
         return
-    if base is None:
+    if base is None or base_total_centimes is None:
         raise PermissionDenied(
             who.username,
             action,
@@ -214,14 +235,22 @@ def require_approval(
         )
     _require_units(who, action, units)
     limit = who.delegation_limit_centimes or 0
+    reasons = []
+    if total_centimes > base_total_centimes:
+        reasons.append(
+            f"it raises the budget total by {describe_chf(total_centimes - base_total_centimes)} above "
+            f"{base}'s (a manager approves only transfers within the approved envelope)"
+        )
     if change_centimes > limit:
+        reasons.append("its change is more than their delegation limit")
+    if reasons:
         raise PermissionDenied(
             who.username,
             action,
-            f"its change against {base} is {describe_chf(change_centimes)} (the sum of the "
-            f"absolute differences of its budget lines; units touched: "
-            f"{_codes(units)}) and their delegation limit is {describe_chf(limit)}; "
-            "a larger change needs an admin",
+            f"{', and '.join(reasons)}; it needs an admin (budget total {describe_chf(base_total_centimes)} "
+            f"in {base} and {describe_chf(total_centimes)} in {version}; change against {base} "
+            f"{describe_chf(change_centimes)}, the sum of the absolute differences of its budget, cost "
+            f"and income budget lines, units touched: {_codes(units)}; delegation limit {describe_chf(limit)})",
         )
 
 

@@ -507,14 +507,23 @@ def unit_values(workspace: Workspace) -> dict[tuple[int, str], Decimal]:
 
 @dataclass(frozen=True)
 class ApprovalFacts:
-    """What approving a version would mean: its status, base, and the change against
-    the base that the delegation rule measures (see :func:`itu_plan.versions.change_against_base`)."""
+    """What approving a version would mean: its status, base, who submitted it, and the
+    figures the delegation rule weighs (see :func:`itu_plan.versions.change_against_base`):
+    the change against the base, and the budget totals of the version and of its base."""
 
     version: str
     status: str
     base: str | None
     change: Decimal
     units_touched: tuple[str, ...]
+    budget_total: Decimal = Decimal(0)
+    base_budget_total: Decimal | None = None
+    submitted_by: str | None = None
+
+    @property
+    def raises_total(self) -> bool:
+        """Whether the version's budget total is above its base's (outside the approved envelope)."""
+        return self.base_budget_total is not None and self.budget_total > self.base_budget_total
 
 
 def approval_facts(workspace: Workspace, version: str) -> ApprovalFacts:
@@ -522,12 +531,16 @@ def approval_facts(workspace: Workspace, version: str) -> ApprovalFacts:
     with workspace.reading() as session:
         found = versions.get_version(session, version)
         change = versions.change_against_base(session, found)
+        base_total = change.base_total_centimes
         return ApprovalFacts(
             found.name,
             found.status,
             change.base,
             Decimal(format_scaled(change.amount_centimes, 2)),
             tuple(sorted(change.units.values())),
+            budget_total=Decimal(format_scaled(change.total_centimes, 2)),
+            base_budget_total=None if base_total is None else Decimal(format_scaled(base_total, 2)),
+            submitted_by=found.submitted_by,
         )
 
 

@@ -353,11 +353,13 @@ def cmd_version(args: argparse.Namespace) -> int | None:
 
     A version moves draft -> submitted -> approved; only drafts are edited and a
     submitted version is locked. Approving marks the previously approved version of
-    the same period (the leading YYYY-YYYY of the name) superseded. A manager
-    submits and approves versions whose changes touch only their units; approving
-    also needs the change (the sum of the absolute differences of the budget lines
-    against the version it is based on) within their delegation limit. Anything
-    else needs an admin.
+    the same period superseded. Once users exist, approval takes a second person:
+    whoever submitted a version may not approve it, whatever their role. A manager
+    submits versions whose changes touch only their units, and approves them when
+    the budget total stays at or below the base version's (transfers within the
+    approved envelope) and the change (the sum of the absolute differences of the
+    budget, cost and income budget lines against the version it is based on) is
+    within their delegation limit. Anything else needs an admin.
     """
     handler: Handler = args.version_action
     return handler(args)
@@ -411,18 +413,22 @@ def cmd_version_submit(args: argparse.Namespace) -> int:
 
 
 def cmd_version_approve(args: argparse.Namespace) -> int:
-    """Approve the submitted version V under the delegation rule."""
+    """Approve the submitted version V: someone other than its submitter, under the delegation rule."""
     from itu_plan import access, versions
     from itu_plan.money import describe_chf
 
     with _open(args) as workspace, workspace.transaction() as session:
         approval = versions.approve(session, access.actor(session, workspace.user), args.version)
     change = approval.change
-    if change.base is None:
+    if change.base is None or change.base_total_centimes is None:
         measured = "it is not based on another version"
     else:
         units = ", ".join(sorted(change.units.values())) or "no unit"
-        measured = f"a change of {describe_chf(change.amount_centimes)} against {change.base} ({units})"
+        measured = (
+            f"a change of {describe_chf(change.amount_centimes)} against {change.base} ({units}); "
+            f"budget total {describe_chf(change.total_centimes)} "
+            f"({describe_chf(change.base_total_centimes)} in {change.base})"
+        )
     superseded = ""
     if approval.superseded:
         verb = "is" if len(approval.superseded) == 1 else "are"

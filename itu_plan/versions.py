@@ -5,6 +5,8 @@ previously approved version of the same period ``superseded``. The period is
 the version's ``first_year`` and ``last_year`` (data, not its name: renaming a
 version changes nothing else); a copy keeps the period of its source.
 Only drafts are edited; a submitted version is locked until it is approved.
+The version remembers who submitted it: once users exist, approval takes a
+second person.
 
 Who may submit and approve is the delegation rule of
 :func:`itu_plan.access.require_approval`, fed with :func:`change_against_base`.
@@ -16,8 +18,9 @@ success and one ``ConflictError``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVarTuple
 
-from sqlalchemy import Subquery, func, insert, literal, or_, select, union_all, update
+from sqlalchemy import Select, Subquery, func, insert, literal, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -34,6 +37,8 @@ from itu_plan.model import Activity, BudgetLine, CostLine, IncomeBudget, PlanVer
 from itu_plan.money import format_chf
 
 NAME_MAX = 100
+
+_Row = TypeVarTuple("_Row")
 
 
 @dataclass(frozen=True)
@@ -57,19 +62,37 @@ class VersionSummary:
 
 @dataclass(frozen=True)
 class VersionChange:
-    """How a version differs from the version it is based on.
+    """How a version differs from the version it is based on: what approval weighs.
 
-    ``amount_centimes`` is the sum, over budget lines matched by unit,
-    objective, year and category, of the absolute differences of their amounts
-    (a line missing on one side counts as zero). ``units`` are the units whose
-    budget lines or cost lines differ (ids to codes). Without a base version,
-    every line is a change.
+    The change amount (:attr:`amount_centimes`) is the sum of the absolute
+    differences of the version's lines against its base, each kind matched by its
+    business key (a line missing on one side counts as zero):
+
+    * ``budget_centimes``: budget lines, by unit, objective, year and category;
+    * ``cost_centimes``: cost lines, by activity, year, category, grade and
+      funding source;
+    * ``income_centimes``: income budget lines, by year and funding source.
+
+    ``units`` are the units whose budget lines or cost lines (the activity's unit)
+    differ, ids to codes; a cost line whose work-months alone changed touches its
+    unit without adding to the amount. ``total_centimes`` is the version's budget
+    total and ``base_total_centimes`` its base's. Without a base version every line
+    is a change and ``base_total_centimes`` is None.
     """
 
     version: str
     base: str | None
-    amount_centimes: int
+    budget_centimes: int
+    cost_centimes: int
+    income_centimes: int
+    total_centimes: int
+    base_total_centimes: int | None
     units: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def amount_centimes(self) -> int:
+        """The change amount: budget, cost and income budget differences together."""
+        return self.budget_centimes + self.cost_centimes + self.income_centimes
 
 
 @dataclass(frozen=True)
@@ -271,34 +294,23 @@ def _summary(session: Session, version: PlanVersion) -> VersionSummary:
 def change_against_base(session: Session, version: PlanVersion) -> VersionChange:
     """How ``version`` differs from its ``based_on`` version (see :class:`VersionChange`)."""
     base = version.based_on
-    if base is None:
-        amount = session.scalar(
-            select(func.coalesce(func.sum(func.abs(BudgetLine.amount_centimes)), 0)).where(
-                BudgetLine.version_id == version.id
-            )
-        )
-        unit_ids = set(session.scalars(select(BudgetLine.unit_id).where(BudgetLine.version_id == version.id))) | set(
-            session.scalars(
-                select(Activity.unit_id)
-                .join(CostLine, CostLine.activity_id == Activity.id)
-                .where(CostLine.version_id == version.id)
-            )
-        )
-        return VersionChange(version.name, None, int(amount or 0), _codes(session, unit_ids))
+    base_id = None if base is None else base.id
 
-    budget = _budget_lines_signed(version.id, base.id)
-    diffs = (
+    budget = _budget_lines_signed(version.id, base_id)
+    budget_diffs = (
         select(budget.c.unit_id, func.sum(budget.c.delta).label("delta"))
         .group_by(budget.c.unit_id, budget.c.objective_id, budget.c.year, budget.c.category)
         .subquery()
     )
-    per_unit = session.execute(
-        select(diffs.c.unit_id, func.sum(func.abs(diffs.c.delta))).where(diffs.c.delta != 0).group_by(diffs.c.unit_id)
+    budget_per_unit = session.execute(
+        select(budget_diffs.c.unit_id, func.sum(func.abs(budget_diffs.c.delta)))
+        .where(budget_diffs.c.delta != 0)
+        .group_by(budget_diffs.c.unit_id)
     ).all()
 
-    costs = _cost_lines_signed(version.id, base.id)
-    changed = (
-        select(costs.c.activity_id)
+    costs = _cost_lines_signed(version.id, base_id)
+    cost_diffs = (
+        select(costs.c.activity_id, func.sum(costs.c.amount).label("delta"))
         .group_by(
             costs.c.activity_id,
             costs.c.year,
@@ -315,46 +327,95 @@ def change_against_base(session: Session, version: PlanVersion) -> VersionChange
         )
         .subquery()
     )
-    cost_units = session.scalars(
-        select(Activity.unit_id).distinct().join(changed, changed.c.activity_id == Activity.id)
+    cost_per_unit = session.execute(
+        select(Activity.unit_id, func.sum(func.abs(cost_diffs.c.delta)))
+        .join(cost_diffs, cost_diffs.c.activity_id == Activity.id)
+        .group_by(Activity.unit_id)
+    ).all()
+
+    income = _income_lines_signed(version.id, base_id)
+    income_diffs = (
+        select(func.sum(income.c.delta).label("delta")).group_by(income.c.year, income.c.funding_source_id).subquery()
     )
-    unit_ids = {unit_id for unit_id, _ in per_unit} | set(cost_units)
-    amount = sum(int(a) for _, a in per_unit)
-    return VersionChange(version.name, base.name, amount, _codes(session, unit_ids))
+    income_amount = session.scalar(select(func.coalesce(func.sum(func.abs(income_diffs.c.delta)), 0)))
+
+    unit_ids = {unit_id for unit_id, _ in budget_per_unit} | {unit_id for unit_id, _ in cost_per_unit}
+    return VersionChange(
+        version=version.name,
+        base=None if base is None else base.name,
+        budget_centimes=sum(int(a) for _, a in budget_per_unit),
+        cost_centimes=sum(int(a) for _, a in cost_per_unit),
+        income_centimes=int(income_amount or 0),
+        total_centimes=_budget_total(session, version.id),
+        base_total_centimes=None if base_id is None else _budget_total(session, base_id),
+        units=_codes(session, unit_ids),
+    )
 
 
-def _budget_lines_signed(version_id: int, base_id: int) -> Subquery:
-    """The budget lines of the version with their amounts, and of its base negated."""
-    sides = [
-        select(
-            BudgetLine.unit_id,
-            BudgetLine.objective_id,
-            BudgetLine.year,
-            BudgetLine.category,
-            (BudgetLine.amount_centimes * sign).label("delta"),
-        ).where(BudgetLine.version_id == version)
-        for version, sign in ((version_id, 1), (base_id, -1))
-    ]
-    return union_all(*sides).subquery()
+def _budget_total(session: Session, version_id: int) -> int:
+    total = session.scalar(
+        select(func.coalesce(func.sum(BudgetLine.amount_centimes), 0)).where(BudgetLine.version_id == version_id)
+    )
+    return int(total or 0)
 
 
-def _cost_lines_signed(version_id: int, base_id: int) -> Subquery:
-    """The cost lines of the version, and of its base with amounts, work-months and a count
-    negated: a business key whose sums are all zero did not change."""
-    sides = [
-        select(
-            CostLine.activity_id,
-            CostLine.year,
-            CostLine.category,
-            CostLine.grade,
-            CostLine.funding_source_id,
-            (CostLine.amount_centimes * sign).label("amount"),
-            (func.coalesce(CostLine.work_months_e2, 0) * sign).label("work_months"),
-            literal(sign).label("n"),
-        ).where(CostLine.version_id == version)
-        for version, sign in ((version_id, 1), (base_id, -1))
-    ]
-    return union_all(*sides).subquery()
+def _signed(sides: list[Select[*_Row]]) -> Subquery:
+    """The union of ``sides`` (the version's lines, and its base's negated when it has one)."""
+    return (union_all(*sides) if len(sides) > 1 else sides[0]).subquery()
+
+
+def _sides(version_id: int, base_id: int | None) -> list[tuple[int, int]]:
+    return [(version_id, 1)] if base_id is None else [(version_id, 1), (base_id, -1)]
+
+
+def _budget_lines_signed(version_id: int, base_id: int | None) -> Subquery:
+    """The budget lines of the version with their amounts, and of its base (if any) negated."""
+    return _signed(
+        [
+            select(
+                BudgetLine.unit_id,
+                BudgetLine.objective_id,
+                BudgetLine.year,
+                BudgetLine.category,
+                (BudgetLine.amount_centimes * sign).label("delta"),
+            ).where(BudgetLine.version_id == version)
+            for version, sign in _sides(version_id, base_id)
+        ]
+    )
+
+
+def _cost_lines_signed(version_id: int, base_id: int | None) -> Subquery:
+    """The cost lines of the version, and of its base (if any) with amounts, work-months and
+    a count negated: a business key whose sums are all zero did not change."""
+    return _signed(
+        [
+            select(
+                CostLine.activity_id,
+                CostLine.year,
+                CostLine.category,
+                CostLine.grade,
+                CostLine.funding_source_id,
+                (CostLine.amount_centimes * sign).label("amount"),
+                (func.coalesce(CostLine.work_months_e2, 0) * sign).label("work_months"),
+                literal(sign).label("n"),
+            ).where(CostLine.version_id == version)
+            for version, sign in _sides(version_id, base_id)
+        ]
+    )
+
+
+def _income_lines_signed(version_id: int, base_id: int | None) -> Subquery:
+    """The income budget lines of the version with their amounts, and of its base (if any) negated."""
+    return _signed(
+        [
+            select(
+                IncomeBudget.year,
+                IncomeBudget.funding_source_id,
+                (IncomeBudget.amount_centimes * sign).label("delta"),
+            ).where(IncomeBudget.version_id == version)
+            for version, sign in _sides(version_id, base_id)
+        ]
+    )
 
 
 def _codes(session: Session, unit_ids: set[int]) -> dict[int, str]:
@@ -364,8 +425,9 @@ def _codes(session: Session, unit_ids: set[int]) -> dict[int, str]:
     return {unit_id: code for unit_id, code in rows}
 
 
-def _set_status(session: Session, version: PlanVersion, status: str) -> None:
-    """Move ``version`` to ``status`` if nobody changed it since it was read."""
+def _set_status(session: Session, version: PlanVersion, status: str, **values: str | None) -> None:
+    """Move ``version`` to ``status`` (and set ``values``, e.g. ``submitted_by``) if nobody
+    changed it since it was read."""
     result = session.execute(
         update(PlanVersion)
         .where(
@@ -373,7 +435,7 @@ def _set_status(session: Session, version: PlanVersion, status: str) -> None:
             PlanVersion.row_version == version.row_version,
             PlanVersion.status == version.status,
         )
-        .values(status=status, row_version=version.row_version + 1)
+        .values(status=status, row_version=version.row_version + 1, **values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -391,7 +453,9 @@ def _set_status(session: Session, version: PlanVersion, status: str) -> None:
 def submit(session: Session, who: Actor, name: str) -> PlanVersion:
     """Submit the draft ``name`` for approval; it is locked from now on.
 
-    Needs an admin, or a manager acting for every unit its changes touch.
+    Needs an admin, or a manager acting for every unit its changes touch. The
+    version remembers who submitted it (``submitted_by``): once users exist,
+    someone else must approve it.
     """
     require_manager(who, f"submit {name}")
     version = get_version(session, name, lock=True)
@@ -399,7 +463,7 @@ def submit(session: Session, who: Actor, name: str) -> PlanVersion:
         raise UsageError(f"cannot submit {name}: it is {version.status}; only a draft can be submitted")
     change = change_against_base(session, version)
     require_submission(who, version=name, units=change.units)
-    _set_status(session, version, "submitted")
+    _set_status(session, version, "submitted", submitted_by=who.username)
     audit.record(
         session,
         who.username,
@@ -407,15 +471,18 @@ def submit(session: Session, who: Actor, name: str) -> PlanVersion:
         PlanVersion.__tablename__,
         name,
         before={"status": "draft"},
-        after={"status": "submitted"},
+        after={"status": "submitted", "submitted_by": who.username},
     )
     return version
 
 
 def approve(session: Session, who: Actor, name: str) -> Approval:
-    """Approve the submitted version ``name`` under the delegation rule.
+    """Approve the submitted version ``name`` under the delegation rule
+    (:func:`itu_plan.access.require_approval`): a second person, and for a manager a
+    change within the approved envelope and their delegation limit.
 
-    The previously approved versions of the same period become superseded.
+    The audit event records the figures weighed. The previously approved versions
+    of the same period become superseded.
     """
     require_manager(who, f"approve {name}")
     version = get_version(session, name, lock=True)
@@ -428,11 +495,16 @@ def approve(session: Session, who: Actor, name: str) -> Approval:
     require_approval(
         who,
         version=name,
+        submitted_by=version.submitted_by,
         base=change.base,
         change_centimes=change.amount_centimes,
+        base_total_centimes=change.base_total_centimes,
+        total_centimes=change.total_centimes,
         units=change.units,
     )
+    submitted_by = version.submitted_by
     _set_status(session, version, "approved")
+    limit = None if who.is_admin else who.delegation_limit_centimes or 0
     audit.record(
         session,
         who.username,
@@ -443,7 +515,14 @@ def approve(session: Session, who: Actor, name: str) -> Approval:
         after={
             "status": "approved",
             "based_on": change.base,
+            "submitted_by": submitted_by,
             "change": format_chf(change.amount_centimes),
+            "budget_change": format_chf(change.budget_centimes),
+            "cost_change": format_chf(change.cost_centimes),
+            "income_change": format_chf(change.income_centimes),
+            "base_total": None if change.base_total_centimes is None else format_chf(change.base_total_centimes),
+            "new_total": format_chf(change.total_centimes),
+            "delegation_limit": None if limit is None else format_chf(limit),
             "units_touched": sorted(change.units.values()),
         },
     )

@@ -18,6 +18,8 @@ from tests.small_plan import APPROVED, BARE, DRAFT, budget, build_small_plan, st
 @pytest.fixture
 def plan(workspace: Workspace) -> Workspace:
     build_small_plan(workspace)
+    with workspace.transaction() as s:  # a second admin, to submit what the matrix approves
+        users.add_user(s, access.actor(s, "admin"), "admin.two", "admin")
     return workspace
 
 
@@ -107,9 +109,16 @@ def _update_line(key: CostLineKey) -> Write:
     return write
 
 
-def _approve(name: str) -> Write:
+def _approve(name: str, *, within_envelope: bool = False, submitter: str | None = "admin.two") -> Write:
+    """Approve ``name`` as ``who`` once ``submitter`` (``None``: ``who`` themselves) submitted it;
+    ``within_envelope`` first lowers the draft's BDT-AFR staff budget by the CHF 5,000 its
+    travel went up (a change of CHF 15,000 in BDT-AFR, the budget total unchanged)."""
+
     def write(s: Session, who: access.Actor) -> object:
-        versions.submit(s, _admin(s), name)
+        if within_envelope:
+            line = editing.find_budget_line(s, budget(category="staff"))
+            editing.update_budget_line(s, _admin(s), budget(category="staff"), line.row_version, {"amount": "85000"})
+        versions.submit(s, who if submitter is None else access.actor(s, submitter), name)
         return versions.approve(s, who, name)
 
     return write
@@ -154,7 +163,9 @@ WRITES: dict[str, Write] = {
     ),
     "copy a version": lambda s, who: versions.copy_version(s, who, APPROVED, "2006-2007 revision"),
     "submit the draft (BDT-AFR)": lambda s, who: versions.submit(s, who, DRAFT),
-    "approve the draft (CHF 5,000, BDT-AFR)": _approve(DRAFT),
+    "approve the draft (total +CHF 5,000)": _approve(DRAFT),
+    "approve a transfer (CHF 15,000, BDT-AFR)": _approve(DRAFT, within_envelope=True),
+    "approve what one submitted oneself": _approve(DRAFT, within_envelope=True, submitter=None),
     "approve a version with no base": _approve(BARE),
     "add a user": lambda s, who: users.add_user(s, who, "newcomer", "reviewer"),
 }
@@ -180,7 +191,10 @@ EXPECTED = {
     "comment on a TSB-SGD cost line":          ("ok", "denied", "denied", "denied", "denied", "ok", "denied"),
     "copy a version":                          ("ok", "ok", "ok", "ok", "ok", "ok", "denied"),
     "submit the draft (BDT-AFR)":              ("ok", "ok", "ok", "denied", "denied", "denied", "denied"),
-    "approve the draft (CHF 5,000, BDT-AFR)":  ("ok", "ok", "denied", "denied", "denied", "denied", "denied"),
+    "approve the draft (total +CHF 5,000)":    ("ok", "denied", "denied", "denied", "denied", "denied", "denied"),
+    "approve a transfer (CHF 15,000, BDT-AFR)": ("ok", "ok", "denied", "denied", "denied", "denied", "denied"),
+    "approve what one submitted oneself":      ("denied", "denied", "denied", "denied", "denied", "denied",
+                                                "denied"),
     "approve a version with no base":          ("ok", "denied", "denied", "denied", "denied", "denied", "denied"),
     "add a user":                              ("ok", "denied", "denied", "denied", "denied", "denied", "denied"),
 }  # fmt: skip
@@ -216,9 +230,17 @@ def test_permission_matrix(plan: Workspace) -> None:
     [
         (
             "manager.small",
-            "its change against 2006-2007 approved is CHF 5,000.00 (the sum of the absolute differences of "
-            "its budget lines; units touched: BDT-AFR) and their delegation limit is CHF 1,000.00; "
-            "a larger change needs an admin",
+            "it raises the budget total by CHF 5,000.00 above 2006-2007 approved's (a manager approves only "
+            "transfers within the approved envelope), and its change is more than their delegation limit; "
+            "it needs an admin (budget total CHF 400,000.00 in 2006-2007 approved and CHF 405,000.00 in "
+            "2006-2007 draft; change against 2006-2007 approved CHF 10,000.00, the sum of the absolute "
+            "differences of its budget, cost and income budget lines, units touched: BDT-AFR; delegation "
+            "limit CHF 1,000.00)",
+        ),
+        (
+            "admin.two",
+            "admin.two submitted it, and approval takes a second person: another manager for its "
+            "units or an admin must approve it",
         ),
         ("manager.br", "its changes touch BDT-AFR, outside their units (BR); it needs an admin"),
         ("planner.bdt", "it needs a manager or an admin and they are a planner"),
@@ -226,7 +248,7 @@ def test_permission_matrix(plan: Workspace) -> None:
 )
 def test_approval_refusals_explain_the_rule(plan: Workspace, username: str, reason: str) -> None:
     with plan.transaction() as s:
-        versions.submit(s, _admin(s), DRAFT)
+        versions.submit(s, access.actor(s, "admin.two"), DRAFT)
     with plan.transaction() as s, pytest.raises(PermissionDenied) as caught:
         versions.approve(s, access.actor(s, username), DRAFT)
     assert str(caught.value) == f"{username} may not approve 2006-2007 draft: {reason}"
@@ -234,7 +256,7 @@ def test_approval_refusals_explain_the_rule(plan: Workspace, username: str, reas
 
 def test_a_version_with_no_base_needs_an_admin(plan: Workspace) -> None:
     with plan.transaction() as s:
-        versions.submit(s, _admin(s), BARE)
+        versions.submit(s, access.actor(s, "admin.two"), BARE)
     with plan.transaction() as s, pytest.raises(PermissionDenied) as caught:
         versions.approve(s, access.actor(s, "manager.bdt"), BARE)
     assert "it is not based on another version" in str(caught.value)

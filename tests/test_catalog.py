@@ -144,8 +144,11 @@ def test_approval_facts_measure_the_change_against_the_base(demo_url: str) -> No
     with Workspace.open(demo_url, user="manager.bdt") as ws:
         facts = catalog.approval_facts(ws, "2006-2007 draft")
         assert catalog.unit_values(ws)[2006, "member_state"] == Decimal("318000.00")
-    assert (facts.status, facts.base, facts.change) == ("draft", "2006-2007 approved", Decimal("25000.00"))
+    # five BDT travel lines each CHF 5,000 higher, in the budget and in the cost lines
+    assert (facts.status, facts.base, facts.change) == ("draft", "2006-2007 approved", Decimal("50000.00"))
     assert facts.units_touched and all(u.startswith("BDT") for u in facts.units_touched)
+    assert facts.base_budget_total is not None and facts.budget_total - facts.base_budget_total == Decimal("25000.00")
+    assert facts.raises_total and facts.submitted_by is None
 
 
 def test_a_refused_write_is_audited_in_its_own_transaction(demo_url: str) -> None:

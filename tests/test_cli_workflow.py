@@ -83,8 +83,25 @@ def test_the_version_workflow(demo_db: str, capsys: pytest.CaptureFixture[str]) 
     assert cli("manager.br", "version", "approve", DRAFT) == 3
     assert "manager.br may not approve 2006-2007 draft: its changes touch BDT-" in cli.err
     assert "outside their units (BR)" in cli.err
-    assert cli("manager.bdt", "version", "approve", DRAFT) == 0
-    assert cli.out.startswith("Approved 2006-2007 draft: a change of CHF 25,000.00 against 2006-2007 approved (BDT-")
+    # issue 11, point 10: the manager who submitted the draft approved it and raised the total by CHF 25,000
+    assert cli("manager.bdt", "version", "approve", DRAFT) == 3
+    assert cli.err == (
+        "itu-plan: manager.bdt may not approve 2006-2007 draft: manager.bdt submitted it, and approval takes "
+        "a second person: another manager for its units or an admin must approve it\n"
+    )
+    assert cli("admin", "users", "add", "manager.bdt2", "--role", "manager", "--units", "BDT", "--limit", "500000") == 0
+    assert cli("manager.bdt2", "version", "approve", DRAFT) == 3
+    assert cli.err.startswith(
+        "itu-plan: manager.bdt2 may not approve 2006-2007 draft: it raises the budget total by CHF 25,000.00 "
+        "above 2006-2007 approved's (a manager approves only transfers within the approved envelope); "
+        "it needs an admin (budget total CHF "
+    )
+    assert "in 2006-2007 approved and CHF " in cli.err and " in 2006-2007 draft; change against " in cli.err
+    assert "2006-2007 approved CHF 50,000.00, the sum of the absolute differences of its budget, cost" in cli.err
+    assert cli.err.endswith("; delegation limit CHF 500,000.00)\n")
+    assert cli("admin", "version", "approve", DRAFT) == 0
+    assert cli.out.startswith("Approved 2006-2007 draft: a change of CHF 50,000.00 against 2006-2007 approved (BDT-")
+    assert "; budget total CHF " in cli.out and " in 2006-2007 approved); 2006-2007 approved is now" in cli.out
     assert cli.out.endswith("; 2006-2007 approved is now superseded.\n")
 
     assert cli("auditor", "version", "list") == 0
@@ -103,11 +120,12 @@ def test_the_version_workflow(demo_db: str, capsys: pytest.CaptureFixture[str]) 
     assert [(e[1], e[2], e[4]) for e in events[1:]] == [
         ("planner.bdt", "copy", "2006-2007 revision"),
         ("manager.bdt", "submit", DRAFT),
-        ("manager.bdt", "approve", DRAFT),
-        ("manager.bdt", "supersede", "2006-2007 approved"),
+        ("admin", "approve", DRAFT),
+        ("admin", "supersede", "2006-2007 approved"),
     ]
-    assert events[2][5] == "status: draft -> submitted"
-    assert "status: submitted -> approved; based_on=2006-2007 approved; change=25000.00" in events[3][5]
+    assert events[2][5] == "status: draft -> submitted; submitted_by=manager.bdt"
+    assert "status: submitted -> approved; based_on=2006-2007 approved; submitted_by=manager.bdt" in events[3][5]
+    assert "change=50000.00; budget_change=25000.00; cost_change=25000.00; income_change=0.00" in events[3][5]
     assert cli("auditor", "audit", "--key", "2006-2007 approved") == 0
     assert [e[2] for e in _columns(cli.out)[1:]] == ["supersede"]
     assert cli("auditor", "audit", "--table", "cost_lines") == 0

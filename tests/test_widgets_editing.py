@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import widgets
-from itu_plan import Workspace, access, editing
+from itu_plan import Workspace, access, editing, users
 from itu_plan.editing import BudgetLineKey, CostLineKey
 from tests.widgets_support import demo_url, events, pg_demo_template  # noqa: F401
 from widgets.plan_grid import AMOUNT
@@ -196,19 +196,34 @@ def test_a_reviewer_reads_comments_and_cannot_forge_one(demo_url: str) -> None:
 # -- approvals --------------------------------------------------------------------------------------------
 
 
-def test_a_manager_submits_and_approves_within_the_delegation_limit(demo_url: str) -> None:
+def test_a_manager_submits_and_another_approves_within_the_envelope_and_limit(demo_url: str) -> None:
+    # the demo draft raises BDT travel by CHF 25,000; lower a BDT staff budget line by as much: a transfer
+    key = BudgetLineKey("2006-2007 draft", "BDT-AFR", "ITU-D.1", 2006, "staff")
+    with Workspace.open(demo_url, user="admin") as ws, ws.transaction() as session:
+        admin = access.actor(session, "admin")
+        line = editing.find_budget_line(session, key)
+        new = Decimal(line.amount_centimes).scaleb(-2) - Decimal("25000")
+        editing.update_budget_line(session, admin, key, line.row_version, {"amount": new})
+        users.add_user(session, admin, "manager.bdt2", "manager", ["BDT"], "500000")
     app = widgets.App.open(demo_url, user="manager.bdt")
     bar = widgets.FilterBar(app, prefer_draft=True)
     panel = widgets.ApprovalPanel(app, bar)
     assert panel.actions in panel.children and panel.status == "draft"
-    assert "CHF 25,000.00" in panel.facts.value and "up to CHF 500,000.00" in panel.facts.value
+    assert "changes by CHF 75,000.00" in panel.facts.value and "up to CHF 500,000.00" in panel.facts.value
+    assert "raises the approved total" not in panel.facts.value
     assert panel.approve.disabled and not panel.submit.disabled
     panel.submit.click()
     assert panel.banner.message == "" and panel.status == "submitted" and not panel.approve.disabled
+    assert "Submitted by manager.bdt; approval takes a second person." in panel.facts.value
+    panel.approve.click()
+    assert "manager.bdt submitted it, and approval takes a second person" in panel.banner.message
+    assert panel.status == "submitted"
+    other = widgets.App.open(demo_url, user="manager.bdt2")
+    panel = widgets.ApprovalPanel(other, widgets.FilterBar(other, version="2006-2007 draft"))
     panel.approve.click()
     assert panel.banner.message == "" and panel.status == "approved"
     assert "supersedes 2006-2007 approved" in panel.result.value
-    assert [v.status for v in app.catalog.versions if v.name.startswith("2006-2007")] == [
+    assert [v.status for v in other.catalog.versions if v.name.startswith("2006-2007")] == [
         "superseded", "superseded", "approved",
     ]  # fmt: skip
 
@@ -227,8 +242,13 @@ def test_a_refused_approval_explains_the_delegation_rule_and_is_audited(demo_url
     assert panel.status == "submitted"
     panel.approve.click()
     message = panel.banner.message
-    assert message.startswith("manager.bdt may not approve 2006-2007 draft: its change against 2006-2007 approved")
-    assert "CHF 625,000.00" in message and "their delegation limit is CHF 500,000.00" in message
+    assert message.startswith(
+        "manager.bdt may not approve 2006-2007 draft: it raises the budget total by CHF 625,000.00 above "
+        "2006-2007 approved's (a manager approves only transfers within the approved envelope), and its "
+        "change is more than their delegation limit; it needs an admin"
+    )
+    assert "change against 2006-2007 approved CHF 650,000.00" in message
+    assert message.endswith("delegation limit CHF 500,000.00)")
     assert panel.status == "submitted"
     assert [e[:2] for e in events(demo_url, "plan_versions", "2006-2007 draft")][-1] == ("manager.bdt", "denied")
 

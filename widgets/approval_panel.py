@@ -27,9 +27,10 @@ STATUS_TEXT = {
 class ApprovalPanel(Composite):
     """The versions and their workflow. ``version`` follows the filter bar's version.
 
-    Managers and admins get Submit and Approve buttons; the service decides (a
-    manager approves only changes within their units and delegation limit) and a
-    refusal shows its reason with the figures. Others see the facts only.
+    Managers and admins get Submit and Approve buttons; the service decides (nobody
+    approves what they submitted; a manager approves only changes within their
+    units, the approved envelope and their delegation limit) and a refusal shows its
+    reason with the figures. Others see the facts only.
     """
 
     version = traitlets.Unicode("")
@@ -75,18 +76,23 @@ class ApprovalPanel(Composite):
         text = [f"<b>{html.escape(facts.version)}</b> is {html.escape(STATUS_TEXT.get(facts.status, facts.status))}."]
         if facts.base:
             units = ", ".join(facts.units_touched) or "none"
+            envelope = ": it raises the approved total, so approving it needs an admin" if facts.raises_total else ""
             text.append(
-                f"Against {html.escape(facts.base)} its budget changes by CHF {fmt.chf(facts.change)} "
-                f"(the sum of the absolute differences of its budget lines; units touched: {html.escape(units)})."
+                f"Against {html.escape(facts.base)} it changes by CHF {fmt.chf(facts.change)} "
+                "(the sum of the absolute differences of its budget, cost and income budget lines; "
+                f"units touched: {html.escape(units)}). Its budget total is CHF {fmt.chf(facts.budget_total)}, "
+                f"against CHF {fmt.chf(facts.base_budget_total)} in {html.escape(facts.base)}{envelope}."
             )
         else:
             text.append("It is not based on another version, so approving it needs an admin.")
+        if facts.submitted_by and facts.status == "submitted":
+            text.append(f"Submitted by {html.escape(facts.submitted_by)}; approval takes a second person.")
         if user.role == "manager":
             limit = fmt.chf(user.delegation_limit or 0)
             text.append(
                 f"As {html.escape(user.username)} you may approve a change of up to CHF {limit} that touches "
-                f"only {html.escape(', '.join(user.units) or 'no units')} and the units below; larger changes "
-                "go to an admin."
+                f"only {html.escape(', '.join(user.units) or 'no units')} and the units below and keeps the "
+                "budget total within the approved envelope; anything else goes to an admin."
             )
         self.facts.value = f'<div class="itu-note">{" ".join(text)}</div>'
         self.submit.disabled = facts.status != "draft"
