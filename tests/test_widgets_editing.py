@@ -300,5 +300,5 @@ def test_a_submitted_draft_turns_the_grid_read_only_and_the_labels_change(demo_c
     assert not grid.read_only
     panel.submit.click()
     assert grid.read_only and "2006-2007 draft is submitted" in grid.status.value
-    assert ("2006-2007 draft (submitted)", "2006-2007 draft") in bar.selects["version"].options
+    assert ("2006-2007 draft (2006-2007, submitted)", "2006-2007 draft") in bar.selects["version"].options
     assert bar.version == "2006-2007 draft" and grid.editor not in grid.children
