@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -109,11 +110,12 @@ class Context:
     version: VersionRef
     as_of: dt.date
 
-
-def _budget_rows(ctx: Context) -> list[tuple[int, str, str | None, int, int]]:
-    """(year, unit, objective, budget, actual) of the version's period, actuals to as-of."""
-    _name, rows = budget_vs_actual.compute(ctx.connection, ctx.options)
-    return [row for row in rows if row[0] in ctx.version.years]
+    @cached_property
+    def budget_rows(self) -> list[tuple[int, str, str | None, int, int]]:
+        """(year, unit, objective, budget, actual) of the version's period, actuals to
+        as-of: what OVERSPEND and PROJECTED_OVERSPEND both read, read once."""
+        _name, rows = budget_vs_actual.compute(self.connection, self.options)
+        return [row for row in rows if row[0] in self.version.years]
 
 
 def overspend(ctx: Context) -> list[EarlyWarning]:
@@ -121,7 +123,7 @@ def overspend(ctx: Context) -> list[EarlyWarning]:
     and year of the version's period. High above 10 % over budget or with no budget
     at all, medium above 5 %."""
     found = []
-    for year, unit, objective, budget, actual in _budget_rows(ctx):
+    for year, unit, objective, budget, actual in ctx.budget_rows:
         if actual <= budget:
             continue
         over = actual - budget
@@ -148,7 +150,7 @@ def projected_overspend(ctx: Context) -> list[EarlyWarning]:
         return []
     elapsed, days = (ctx.as_of - first).days + 1, (last - first).days + 1
     found = []
-    for row_year, unit, objective, budget, actual in _budget_rows(ctx):
+    for row_year, unit, objective, budget, actual in ctx.budget_rows:
         if row_year != year or budget <= 0 or actual > budget:
             continue
         projected = Fraction(actual * days, elapsed)
