@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, union
 from sqlalchemy.orm import aliased
@@ -33,7 +33,6 @@ from itu_plan.model import (
     FundingSource,
     Kpi,
     KpiTarget,
-    Measurement,
     Member,
     Objective,
     PlanVersion,
@@ -49,6 +48,7 @@ from itu_plan.reports.common import elapsed_share
 if TYPE_CHECKING:
     import pandas as pd
 
+    from itu_plan.reports.warnings import EarlyWarning
     from itu_plan.workspace import Workspace
 
 
@@ -225,9 +225,9 @@ class Catalog:
 
         A filter applies only to a table that has its column (``unit_code``,
         ``objective_code``, ``year``); other tables pass through unchanged. The
-        warnings table is filtered by what each warning's subject names (see
-        :func:`warning_subject`): a warning that names no unit (or no year) is
-        about the whole secretariat and stays. The frame's notes (``attrs``) are kept.
+        warnings table is filtered by what each warning names (its structured
+        record's ``parts``, see :func:`warning_records`): a warning that names no
+        unit (or no year) is about the whole secretariat and stays. The frame's notes (``attrs``) are kept.
         """
         import pandas as pd
 
@@ -237,15 +237,16 @@ class Catalog:
             ("objective_code", self.objectives_below(objective) if objective else None),
             ("year", {year} if year is not None else None),
         )
-        if {"rule", "subject"} <= set(frame.columns):
-            subjects = [warning_subject(r, s) for r, s in zip(frame["rule"], frame["subject"], strict=True)]
+        warnings = frame.attrs.get("report") == "warnings"
+        if warnings:
+            subjects = [record.parts for record in warning_records(frame)]
             for column, allowed in filters:
                 if allowed is not None:
                     flags = [column not in parts or parts[column] in allowed for parts in subjects]
                     keep = pd.Series(flags, index=frame.index, dtype=bool)
                     mask = keep if mask is None else mask & keep
         for column, allowed in filters:
-            if allowed is None or column not in frame.columns:
+            if allowed is None or column not in frame.columns or warnings:
                 continue
             keep = frame[column].isin(list(allowed))
             mask = keep if mask is None else mask & keep
@@ -405,88 +406,80 @@ def cost_lines(
 # -- early warnings ---------------------------------------------------------------------------
 
 
-def warning_subject(rule: str, subject: str) -> dict[str, Any]:
-    """The parts of a warning's subject (see the rules in CONTRACT.md) by name:
-    ``unit_code``, ``objective_code``, ``year``, ``product_code``, ``kpi_code``,
-    ``vacancy_id``. Parts a rule's subject does not have are absent."""
-    parts = subject.split(audit.KEY_SEPARATOR)
-    if rule == "OVERSPEND" and len(parts) == 3 and parts[2].isdigit():
-        return {"unit_code": parts[0], "objective_code": parts[1] or None, "year": int(parts[2])}
-    if rule.startswith("COST_RECOVERY") and len(parts) == 2 and parts[1].isdigit():
-        return {"product_code": parts[0], "year": int(parts[1])}
-    if rule == "FUNDING_GAP" and subject.isdigit():
-        return {"year": int(subject)}
-    if rule == "KPI_OFF_TRACK":
-        return {"kpi_code": subject}
-    if rule == "RECRUITMENT_DELAY":
-        return {"vacancy_id": subject}
-    return {}
+def warning_records(frame: pd.DataFrame) -> list[EarlyWarning]:
+    """The :class:`~itu_plan.reports.warnings.EarlyWarning` behind each row of a
+    ``warnings`` report frame (``Workspace.report("warnings")``, whole or filtered), in
+    row order: the report keeps them in ``attrs["records"]``; a row is matched by its
+    rule and subject, which together name one warning."""
+    by_key = {(record.rule, record.subject): record for record in frame.attrs.get("records", ())}
+    try:
+        return [by_key[rule, subject] for rule, subject in zip(frame["rule"], frame["subject"], strict=True)]
+    except KeyError as missing:
+        raise NotFound("early warning", " ".join(map(str, missing.args[0]))) from None
 
 
 def records_behind_warning(
     workspace: Workspace,
-    rule: str,
-    subject: str,
+    warning: EarlyWarning,
     *,
     version: str | None = None,
     as_of: dt.date | None = None,
 ) -> pd.DataFrame:
-    """The records an early warning is about, as a table: the actuals behind an
-    overspend, the product-year of a cost-recovery imbalance, the financial plan of
-    a year with a funding gap, the measurements and targets of a KPI, the
-    recruitment of a delayed vacancy."""
+    """The records an early warning is about, as a table, read from its fields: the
+    actuals behind an overspend or a projected one, the product-year of a
+    cost-recovery warning, the financial plan of a year with a funding gap, the
+    values and target of a KPI in the year it missed, the recruitment of a delayed
+    vacancy as it stood at ``as_of``."""
     import pandas as pd
 
-    parts = warning_subject(rule, subject)
-    if rule == "OVERSPEND" and parts:
-        return workspace.drill(
-            "budget-vs-actual",
-            {k: parts[k] for k in ("year", "unit_code", "objective_code")},
-            version=version,
-            as_of=as_of,
-        )
-    if rule.startswith("COST_RECOVERY") and parts:
-        frame = workspace.report("cost-recovery", year=parts["year"], as_of=as_of)
-        return frame[frame["product_code"] == parts["product_code"]].reset_index(drop=True)
-    if rule == "FUNDING_GAP" and parts:
-        return workspace.report("financial-plan", version=version, year=parts["year"])
+    from itu_plan import kpis
+
+    w = warning
+    if w.unit_code is not None and w.year is not None:  # OVERSPEND, PROJECTED_OVERSPEND
+        key = {"year": w.year, "unit_code": w.unit_code, "objective_code": w.objective_code}
+        return workspace.drill("budget-vs-actual", key, version=version, as_of=as_of)
+    if w.product_code is not None and w.year is not None:  # COST_RECOVERY_*, MISSING_OVERHEAD_RATE
+        frame = workspace.report("cost-recovery", year=w.year, as_of=as_of)
+        return frame[frame["product_code"] == w.product_code].reset_index(drop=True)
+    if w.rule == "FUNDING_GAP" and w.year is not None:
+        return workspace.report("financial-plan", version=version, year=w.year, as_of=as_of)
     with workspace.reading() as session:
-        if rule == "KPI_OFF_TRACK":
-            kpi = session.execute(select(Kpi.id, Kpi.name, Kpi.direction).where(Kpi.code == subject)).first()
+        if w.kpi_code is not None:
+            kpi = session.execute(select(Kpi.id, Kpi.name, Kpi.direction).where(Kpi.code == w.kpi_code)).first()
             if kpi is None:
-                raise NotFound("KPI", subject)
+                raise NotFound("KPI", w.kpi_code)
             targets = {
                 year: target
                 for year, target in session.execute(
                     select(KpiTarget.year, KpiTarget.target).where(KpiTarget.kpi_id == kpi.id)
                 )
             }
+            known = kpis.values(session.connection(), as_of or workspace.as_of or dt.date.today()).get(kpi.id, [])
             rows = [
-                {"kpi_code": subject, "name": kpi.name, "date": date, "value": value,
+                {"kpi_code": w.kpi_code, "name": kpi.name, "date": date, "value": value,
                  "target": targets.get(date.year), "direction": kpi.direction}
-                for date, value in session.execute(
-                    select(Measurement.date, Measurement.value)
-                    .where(Measurement.kpi_id == kpi.id, *([Measurement.date <= as_of] if as_of else []))
-                    .order_by(Measurement.date)
-                )
+                for date, value in known
+                if w.year is None or date.year == w.year
             ]  # fmt: skip
             return pd.DataFrame(rows, columns=["kpi_code", "name", "date", "value", "target", "direction"])
-        if rule == "RECRUITMENT_DELAY":
-            rows = [
-                dict(zip(("vacancy_id", "post_number", "grade", "unit_code", "notice_date", "closing_date",
-                          "selection_date", "eod_date"), row, strict=True))
-                for row in session.execute(
-                    select(Recruitment.vacancy_id, Post.post_number, Post.grade, Unit.code, Recruitment.notice_date,
-                           Recruitment.closing_date, Recruitment.selection_date, Recruitment.eod_date)
-                    .join(Post, Post.id == Recruitment.post_id)
-                    .join(Unit, Unit.id == Post.unit_id)
-                    .where(Recruitment.vacancy_id == subject)
-                )
-            ]  # fmt: skip
+        if w.vacancy_id is not None:
             columns = ["vacancy_id", "post_number", "grade", "unit_code", "notice_date", "closing_date",
                        "selection_date", "eod_date"]  # fmt: skip
+            found = session.execute(
+                select(Recruitment.vacancy_id, Post.post_number, Post.grade, Unit.code, Recruitment.notice_date,
+                       Recruitment.closing_date, Recruitment.selection_date, Recruitment.eod_date)
+                .join(Post, Post.id == Recruitment.post_id)
+                .join(Unit, Unit.id == Post.unit_id)
+                .where(Recruitment.vacancy_id == w.vacancy_id)
+            ).all()  # fmt: skip
+            # as it stood at as_of: a milestone reached later is not known yet
+            rows = [
+                dict(zip(columns, [*row[:4], *(d if d is None or as_of is None or d <= as_of else None
+                                               for d in row[4:])], strict=True))
+                for row in found
+            ]  # fmt: skip
             return pd.DataFrame(rows, columns=columns)
-    raise NotFound(f"records behind the {rule} warning", subject)
+    raise NotFound(f"records behind the {w.rule} warning", w.subject)
 
 
 # -- figures a scenario starts from -----------------------------------------------------------

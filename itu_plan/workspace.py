@@ -25,6 +25,8 @@ AS_OF_KEY = "as_of"
 if TYPE_CHECKING:
     import pandas as pd
 
+    from itu_plan.reports.warnings import EarlyWarning
+
 
 def resolve_user(user: str | None = None) -> str:
     """The acting user: the argument, else ``ITU_PLAN_USER``, ``JUPYTERHUB_USER``, the OS login."""
@@ -177,6 +179,17 @@ class Workspace:
 
         table = self.report_table(name, reports.make_options(scenario=scenario, **options))
         return reports.to_frame(table)
+
+    def warnings(self, **options: Any) -> list[EarlyWarning]:
+        """The early warnings as structured records (the rows of ``report("warnings")``,
+        in its order), each with its subject's parts as fields (unit_code,
+        objective_code, product_code, kpi_code, vacancy_id, year). Options as for
+        :meth:`report`: ``version``, ``year``, ``as_of``, ``target_days``."""
+        from itu_plan import reports
+        from itu_plan.reports import warnings
+
+        with self.engine.connect() as connection:
+            return warnings.collect(connection, reports.make_options(**options)).warnings
 
     def drill(self, report: str, row_key: dict[str, Any], **options: Any) -> pd.DataFrame:
         """The records behind one row of a report: the actuals behind a

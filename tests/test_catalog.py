@@ -7,10 +7,12 @@ import datetime as dt
 from decimal import Decimal
 from fractions import Fraction
 
+import pandas as pd
 import pytest
 
 from itu_plan import ConflictError, NotFound, PermissionDenied, Workspace, access, audit, catalog, editing
 from itu_plan.editing import CostLineKey
+from itu_plan.reports.warnings import EarlyWarning
 from tests.widgets_support import demo_url, events, pg_demo_template  # noqa: F401
 
 LINE = CostLineKey("2006-2007 draft", "BDT-AFR-001", 2006, "contractual", None, "RB-MS")
@@ -80,10 +82,14 @@ def test_restrict_filters_report_tables_by_unit_tree_objective_and_year(demo_url
         assert cat.restrict(ws.report("agreements"), unit="BDT", year=2006).equals(ws.report("agreements"))
         warnings = ws.report("warnings")
         scoped = cat.restrict(warnings, unit="BDT", year=2006)
-        overspend = scoped[scoped["rule"] == "OVERSPEND"]
-        assert len(overspend) and all(s.startswith("BDT") and s.endswith("/2006") for s in overspend["subject"])
-        assert set(scoped["rule"]) >= {"KPI_OFF_TRACK", "RECRUITMENT_DELAY"}  # about the whole secretariat
-        assert not any(s.endswith(("/2004", "/2005", "/2007")) for s in scoped["subject"])
+        records = catalog.warning_records(scoped)
+        overspend = [w for w in records if w.rule == "OVERSPEND"]
+        assert overspend and all(w.unit_code in cat.units_below("BDT") and w.year == 2006 for w in overspend)
+        assert {w.rule for w in records} >= {"KPI_OFF_TRACK", "RECRUITMENT_DELAY"}  # name no unit: they stay
+        assert set(scoped["year"]) <= {2006, None} and None in set(scoped["year"])  # a vacancy names no year
+        assert scoped.attrs["records"] is warnings.attrs["records"]
+        by_objective = catalog.warning_records(cat.restrict(warnings, objective="ITU-D.1"))
+        assert {w.objective_code for w in by_objective if w.unit_code} == {"ITU-D.1"}
 
 
 def test_cost_lines_carry_business_keys_and_row_versions(demo_url: str) -> None:
@@ -104,28 +110,34 @@ def test_cost_lines_carry_business_keys_and_row_versions(demo_url: str) -> None:
 
 def test_records_behind_each_kind_of_warning(demo_url: str) -> None:
     with Workspace.open(demo_url, user="reviewer") as ws:
-        warnings = ws.report("warnings")
+        frame = ws.report("warnings")
+        records = catalog.warning_records(frame)
+        assert records == ws.warnings() and [w.row for w in records] == list(frame.itertuples(index=False, name=None))
         found = {}
-        for rule, subject in zip(warnings["rule"], warnings["subject"], strict=True):
-            if rule not in found:
-                found[rule] = catalog.records_behind_warning(ws, rule, subject, as_of=ws.as_of)
-                first = subject
-                if rule == "OVERSPEND":
-                    parts = catalog.warning_subject(rule, first)
+        for warning in records:
+            if warning.rule not in found:
+                found[warning.rule] = catalog.records_behind_warning(ws, warning, as_of=ws.as_of)
+                if warning.rule in ("OVERSPEND", "PROJECTED_OVERSPEND"):
                     bva = ws.report("budget-vs-actual")
-                    row = bva[(bva["unit_code"] == parts["unit_code"]) & (bva["objective_code"] == parts["objective_code"])
-                              & (bva["year"] == parts["year"])]  # fmt: skip
-                    assert sum(found[rule]["amount"]) == row["actual"].iloc[0]
+                    row = bva[(bva["unit_code"] == warning.unit_code) & (bva["objective_code"] == warning.objective_code)
+                              & (bva["year"] == warning.year)]  # fmt: skip
+                    assert sum(found[warning.rule]["amount"]) == row["actual"].iloc[0]
+        missing = EarlyWarning("high", "KPI_OFF_TRACK", "KPI-NOPE/2006", 2006, "", kpi_code="KPI-NOPE")
         with pytest.raises(NotFound):
-            catalog.records_behind_warning(ws, "KPI_OFF_TRACK", "KPI-NOPE")
-    assert set(found) == {"OVERSPEND", "KPI_OFF_TRACK", "RECRUITMENT_DELAY", "COST_RECOVERY_DEFICIT",
-                          "COST_RECOVERY_SURPLUS", "FUNDING_GAP"}  # fmt: skip
+            catalog.records_behind_warning(ws, missing)
+        earlier = dt.date(2006, 6, 30)
+        then = [w for w in ws.warnings(as_of=earlier) if w.rule == "RECRUITMENT_DELAY"]
+        assert then, "the demo has recruitments open for long at 2006-06-30"
+        as_then = pd.concat([catalog.records_behind_warning(ws, w, as_of=earlier) for w in then])
+        assert as_then["eod_date"].isna().all()  # completed later, if at all: not known then
+    assert set(found) == {"OVERSPEND", "PROJECTED_OVERSPEND", "KPI_OFF_TRACK", "RECRUITMENT_DELAY",
+                          "COST_RECOVERY_DEFICIT", "COST_RECOVERY_SURPLUS", "MISSING_OVERHEAD_RATE",
+                          "FUNDING_GAP"}  # fmt: skip
     assert all(len(frame) for frame in found.values())
     assert list(found["RECRUITMENT_DELAY"].columns)[:2] == ["vacancy_id", "post_number"]
     assert found["RECRUITMENT_DELAY"]["eod_date"].isna().all()
-    assert catalog.warning_subject("OVERSPEND", "BDT-AFR//2006") == {
-        "unit_code": "BDT-AFR", "objective_code": None, "year": 2006,
-    }  # fmt: skip
+    kpi = found["KPI_OFF_TRACK"]
+    assert len(set(d.year for d in kpi["date"])) == 1 and kpi["target"].notna().all()  # the year it missed
 
 
 def test_contributions_add_up_to_the_financial_plan(demo_url: str) -> None:

@@ -207,26 +207,30 @@ def test_agreements(small: Workspace, capsys: pytest.CaptureFixture[str]) -> Non
 
 def test_warnings(small: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     rows = report_csv(small, capsys, "warnings", "--as-of", "2007-03-01")
-    assert rows[0] == ["severity", "rule", "subject", "message"]
-    assert [r[:3] for r in rows[1:]] == [
-        ["high", "COST_RECOVERY_DEFICIT", "P2/2006"],  # 100.33 short of 400.33: 25 %
-        ["high", "COST_RECOVERY_SURPLUS", "P1/2007"],  # 500 over 1,000: 50 %
-        ["high", "KPI_OFF_TRACK", "K2"],  # down: 12 above the target 10, 20 %
-        ["high", "OVERSPEND", "U1//2006"],  # no budget at all
-        ["high", "OVERSPEND", "U2/O2/2006"],  # a zero budget
-        ["medium", "OVERSPEND", "U2/O2/2007"],  # 1,600.40 against 1,500: 6.7 %
-        ["low", "KPI_OFF_TRACK", "K1"],  # up: latest 78 below 80, 2.5 %; K3 meets 50 exactly
-        ["low", "RECRUITMENT_DELAY", "V3"],  # open 151 days, target 120
+    assert rows[0] == ["severity", "rule", "subject", "year", "message"]
+    assert [r[:4] for r in rows[1:]] == [
+        ["high", "COST_RECOVERY_DEFICIT", "P2/2006", "2006"],  # 100.33 short of 400.33: 25 %
+        ["high", "COST_RECOVERY_SURPLUS", "P1/2007", "2007"],  # 1,500 and C6's cost is dated the day after
+        ["high", "KPI_OFF_TRACK", "K2/2006", "2006"],  # down: 12 above the target 10, 20 %
+        ["high", "OVERSPEND", "U1//2006", "2006"],  # no budget at all
+        ["high", "OVERSPEND", "U2/O2/2006", "2006"],  # a zero budget
+        ["medium", "MISSING_OVERHEAD_RATE", "P2/2006", "2006"],  # U2 has no overhead rate
+        ["medium", "OVERSPEND", "U2/O2/2007", "2007"],  # 1,600.40 against 1,500: 6.7 %
+        ["low", "KPI_OFF_TRACK", "K1/2006", "2006"],  # up: 78 at the end of 2006 below 80, 2.5 %; K3 meets 50
+        ["low", "RECRUITMENT_DELAY", "V3", ""],  # open 151 days, target 120; about no year
     ]
-    messages = {r[2]: r[3] for r in rows[1:]}
+    messages = {r[2]: r[4] for r in rows[1:]}
     assert "CHF 1,600.40 spent against a budget of CHF 1,500.00" in messages["U2/O2/2007"]
-    # earlier: V3 open only 92 days, K1's latest is still 85, 2007 actuals and C5 not yet there
+    # earlier: V3 open only 92 days, 2007 actuals and C5 not yet there
     earlier = [r[:3] for r in report_csv(small, capsys, "warnings", "--as-of", "2007-01-01")[1:]]
     assert ["low", "RECRUITMENT_DELAY", "V3"] not in earlier
     assert ["medium", "OVERSPEND", "U2/O2/2007"] not in earlier
     assert ["high", "COST_RECOVERY_SURPLUS", "P1/2007"] not in earlier
-    before_k1 = [r[:3] for r in report_csv(small, capsys, "warnings", "--as-of", "2006-06-30")[1:]]
-    assert ["low", "KPI_OFF_TRACK", "K1"] not in before_k1 and ["high", "KPI_OFF_TRACK", "K2"] in before_k1
+    # mid-2006: K2's 12 and K1's 85 are not compared with 2006's year-end targets; V2 is still open
+    mid = [r[:4] for r in report_csv(small, capsys, "warnings", "--as-of", "2006-06-30")[1:]]
+    assert not any(r[1] == "KPI_OFF_TRACK" for r in mid) and ["low", "RECRUITMENT_DELAY", "V2", ""] in mid
+    only = report_csv(small, capsys, "warnings", "--as-of", "2007-03-01", "--year", "2007")
+    assert [r[:4] for r in only[1:]] == [r[:4] for r in rows[1:] if r[3] == "2007"] != []
 
 
 def test_json_is_exact(small: Workspace, capsys: pytest.CaptureFixture[str]) -> None:

@@ -211,6 +211,27 @@ def test_warnings_list_drills_into_the_records_behind_a_warning(app: widgets.App
     assert only.banner.message == "" and view.banner.message == ""
 
 
+def test_warnings_list_shows_the_year_and_drills_down_by_the_warnings_fields(app: widgets.App) -> None:
+    bar = widgets.FilterBar(app, year=2006)
+    view = widgets.WarningsList(app, bar)
+    assert list(view.table().columns) == ["severity", "rule", "subject", "year", "message"]
+    assert "<th>Year</th>" in view.body.value and "<td>2006</td>" in view.body.value
+    shown = view.warnings()
+    assert [w.row for w in shown] == list(view.table().itertuples(index=False, name=None))
+    assert {w.year for w in shown} <= {2006, None}  # a recruitment delay is about no year: it stays
+    kpi = next(w for w in shown if w.rule == "KPI_OFF_TRACK")
+    view.drill_select.value = f"{kpi.rule} {kpi.subject}"
+    records = view.drilled_records()
+    assert records is not None and set(records["kpi_code"]) == {kpi.kpi_code}
+    assert {d.year for d in records["date"]} == {kpi.year}  # the values of the year it missed
+    projected = widgets.WarningsList(app, widgets.FilterBar(app), rules=["PROJECTED_OVERSPEND"])
+    first = projected.warnings()[0]
+    projected.drill_select.value = f"{first.rule} {first.subject}"
+    actuals = projected.drilled_records()
+    assert actuals is not None and len(actuals) and {d.year for d in actuals["date"]} == {first.year}
+    assert "itu-sev-" in projected.body.value and projected.banner.message == "" == view.banner.message
+
+
 def test_export_button_downloads_what_is_shown(app: widgets.App) -> None:
     bar = widgets.FilterBar(app, unit="BDT", year=2006)
     table = widgets.ReportTable(app, bar, "budget-vs-actual")

@@ -90,16 +90,20 @@ def report_csv(url: str, name: str, version: str) -> list[dict[str, str]]:
 
 def recompute(url: str, figure: dict[str, str], cat: Any) -> str:
     """A headline figure recomputed from the CSV output as its attributes describe it."""
-    from itu_plan import catalog
-
     rows = report_csv(url, figure["report"], figure["version"])
     year, unit, objective = figure["year"], figure["unit"], figure["objective"]
+    named = {}
+    if figure["report"] == "warnings":  # what each warning names, from its structured record
+        with Workspace.open(url, user="admin") as ws:
+            named = {(w.rule, w.subject): w.parts for w in ws.warnings(version=figure["version"])}
 
     def keep(row: dict[str, str]) -> bool:
-        if "rule" in row:  # a warning: what its subject names
-            parts = catalog.warning_subject(row["rule"], row["subject"])
-            return (not year or str(parts.get("year", year)) == year) and (
-                not unit or parts.get("unit_code", unit) in cat.units_below(unit)
+        if "rule" in row:  # a warning about no year (no unit, no objective) stays
+            parts = named[row["rule"], row["subject"]]
+            return (
+                (not year or not row["year"] or row["year"] == year)
+                and (not unit or parts.get("unit_code", unit) in cat.units_below(unit))
+                and (not objective or parts.get("objective_code", objective) in cat.objectives_below(objective))
             )
         return (
             (not year or "year" not in row or row["year"] == year)

@@ -144,7 +144,8 @@ class KpiCards(Composite):
             headline = HEADLINES[name]
             frame = self.filters.report(headline.report)
             self._results[name] = headline.compute(frame)
-            self._years[name] = tuple(sorted(set(frame["year"]))) if "year" in frame.columns else ()
+            years = {y for y in frame["year"] if y is not None} if "year" in frame.columns else set()
+            self._years[name] = tuple(sorted(years))  # a warning about no year has none
         self.values = {n: fmt.exact(v, HEADLINES[n].kind) for n, v in self._results.items()}
         self.cards.value = self._html()
 

@@ -17,6 +17,7 @@ from widgets.base import Composite
 if TYPE_CHECKING:
     import pandas as pd
 
+    from itu_plan.reports.warnings import EarlyWarning
     from widgets.app import App
     from widgets.filter_bar import FilterBar
 
@@ -29,10 +30,11 @@ def _severity(value: str) -> str:
 
 class WarningsList(Composite):
     """The warnings of the filters' version, unit and year (optionally only ``rules``
-    and ``severities``),
-    high severity first. Choosing one in ``drill_select`` shows the records behind it
-    (``Workspace.drill`` for an overspend; the product-year, financial-plan year,
-    KPI measurements or recruitment otherwise).
+    and ``severities``), high severity first, each with the year it is about.
+    Choosing one in ``drill_select`` shows the records behind it, found from the
+    warning's structured fields (:func:`itu_plan.catalog.records_behind_warning`:
+    the actuals behind an overspend, the product-year, the financial-plan year, the
+    KPI's values in the year it missed, or the recruitment).
 
     Public state: ``count`` (warnings shown) and ``drilled`` (``"RULE subject"``
     of the warning whose records are shown, or ``""``).
@@ -57,6 +59,7 @@ class WarningsList(Composite):
         self.severities = tuple(severities) if severities is not None else None
         self.title = title
         self._frame: pd.DataFrame | None = None
+        self._warnings: dict[str, EarlyWarning] = {}
         self._records: pd.DataFrame | None = None
         self.summary = w.HTML()
         self.body = w.HTML()
@@ -73,11 +76,16 @@ class WarningsList(Composite):
         self.follow(filters)
 
     def table(self) -> pd.DataFrame:
-        """The warnings shown (severity, rule, subject, message)."""
+        """The warnings shown (severity, rule, subject, year, message)."""
         if self._frame is None:
             self._on_filters()
         assert self._frame is not None
         return self._frame
+
+    def warnings(self) -> list[EarlyWarning]:
+        """The warnings shown, as structured records, in the table's order."""
+        self.table()
+        return list(self._warnings.values())
 
     def drilled_records(self) -> pd.DataFrame | None:
         """The records behind the warning chosen, or None."""
@@ -105,34 +113,32 @@ class WarningsList(Composite):
             attrs={"data-report": "warnings", "data-rows": str(len(frame))},
             empty="No early warning for this selection.",
         )
+        self._warnings = {f"{x.rule} {x.subject}": x for x in catalog.warning_records(frame)}
         options: list[tuple[str, Any]] = [("choose a warning", "")]
-        options += [
-            (f"{sev} · {rule} · {subject}", f"{rule} {subject}")
-            for sev, rule, subject in frame[["severity", "rule", "subject"]].itertuples(index=False, name=None)
-        ]
+        options += [(f"{x.severity} · {x.rule} · {x.subject}", choice) for choice, x in self._warnings.items()]
         keep = self.drill_select.value if any(v == self.drill_select.value for _, v in options) else ""
         self.drill_select.options = options
         self.drill_select.value = keep
-        if not keep:
-            self._show_records(None)
+        self._show_records(keep or None)  # the records of the warning as it now stands
 
     def _on_drill(self, change: dict[str, Any]) -> None:
         self._show_records(change["new"])
 
     def _show_records(self, choice: str | None) -> None:
-        self.drilled = choice or ""
-        if not choice:
+        warning = self._warnings.get(choice) if choice else None
+        if warning is None or not choice:
+            self.drilled = ""
             self._records = None
             self.records.value = ""
             return
-        rule, _, subject = choice.partition(" ")
+        self.drilled = choice
         with self.busy(self.drill_select):
             records = catalog.records_behind_warning(
-                self.app.workspace, rule, subject, version=self.filters.version, as_of=self.app.catalog.as_of
+                self.app.workspace, warning, version=self.filters.version, as_of=self.app.catalog.as_of
             )
         self._records = records
         self.records.value = (
-            f'<div class="itu-note">{len(records)} records behind {html.escape(rule)} {html.escape(subject)}</div>'
+            f'<div class="itu-note">{len(records)} records behind {html.escape(choice)}</div>'
             + fmt.table_html(records, totals=[c for c in ("amount",) if c in records.columns])
         )
 

@@ -97,14 +97,23 @@ def drill(connection: Connection, name: str, options: Options, key: dict[str, An
 
 def to_frame(table: Table) -> pd.DataFrame:
     """The table as a DataFrame: money and ratios as exact ``Decimal``s rounded as in
-    the CSV output, the report's notes in ``DataFrame.attrs``."""
+    the CSV output, whole numbers with empty cells as ints and None; the report's notes
+    in ``DataFrame.attrs``, and its structured records, when it has them, in
+    ``attrs["records"]``."""
     import pandas as pd
 
     from itu_plan.reports.output import typed_value
 
-    data = {column.name: [typed_value(column, row[i]) for row in table.rows] for i, column in enumerate(table.columns)}
+    data: dict[str, Any] = {
+        column.name: [typed_value(column, row[i]) for row in table.rows] for i, column in enumerate(table.columns)
+    }
+    for column in table.columns:  # whole numbers with empty cells (a warning's year): not floats
+        if column.kind == "int" and None in data[column.name]:
+            data[column.name] = pd.Series(data[column.name], dtype=object)
     frame = pd.DataFrame(data, columns=table.names)
     frame.attrs.update(table.notes, report=table.name)
+    if table.records:
+        frame.attrs["records"] = table.records
     return frame
 
 

@@ -33,6 +33,10 @@ class Table:
     columns: list[Column]
     rows: list[tuple[Any, ...]]
     notes: dict[str, Any] = field(default_factory=dict)
+    #: The structured records behind the rows, when a report has them (the
+    #: ``warnings`` report's :class:`~itu_plan.reports.warnings.EarlyWarning`\ s),
+    #: in row order; ``to_frame`` keeps them in ``DataFrame.attrs["records"]``.
+    records: tuple[Any, ...] = ()
 
     @property
     def names(self) -> list[str]:
