@@ -5,6 +5,7 @@ whose figures are worked out by hand in the comments, on SQLite and PostgreSQL."
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -199,3 +200,46 @@ def test_financial_plan_scenario_bounds(plan: Workspace, capsys: pytest.CaptureF
     assert rows["2007", "sector_member_contributions"][0] == "60000.00"  # 3 x 20,000
     assert rows["2007", "associate_contributions"][0] == "0.00"
     assert plan.checksum() == before, "a scenario writes nothing"
+
+
+def test_financial_plan_pages_name_the_period_and_show_only_its_years(plan: Workspace) -> None:
+    import widgets
+
+    app = widgets.App.open(plan.url, user="tester")
+    bar = widgets.FilterBar(app, fields=["version", "year"])
+    today = dt.date.today().isoformat()  # the workspace sets no as-of date: the data runs to today
+    heading = widgets.ReportHeading(app, bar, "financial-plan", "Income and expenditure {period}: {version} to {as_of}")
+    cards = widgets.KpiCards(app, bar, ["balance", "balance_actual", "net_balance", "expenditure_actual"])
+    chart = widgets.ReportChart(app, bar, "income-by-source")
+    assert heading.text == f"Income and expenditure 2006-2007: V1 to {today}"
+    # 169,250.25 - 29,124.90; the reserve drawing of 20,000 below the line
+    assert (cards.values["balance"], cards.values["net_balance"]) == ("140125.35", "160125.35")
+    # actual 2007 to today: I7 + I8 + C3 + C4 + I10 = 157,804.10 received, R4 + R5 = 100,777 spent
+    assert cards.values["balance_actual"] == "174026.55"  # 116,999.45 + 57,027.10
+    assert 'data-figure="balance"' in cards.static_html() and "2006–2007" in cards.static_html()
+    assert chart.figure is not None
+    planned = next(t for t in chart.figure.data if t.name == "Planned expenditure")
+    assert list(planned.x) == ["2006", "2007"] and list(planned.y) == [70000.25, 270000.0]
+    bar.year = 2007
+    assert heading.text == f"Income and expenditure 2007 (of 2006-2007): V1 to {today}"
+    assert cards.values["balance"] == "-29124.90"
+    bar.year = None
+    bar.version = "V0"
+    assert heading.text == f"Income and expenditure 2004-2005: V0 to {today}"
+    planned = next(t for t in chart.figure.data if t.name == "Planned expenditure")
+    assert list(planned.x) == ["2004", "2005"]
+    assert heading.banner.message == cards.banner.message == chart.banner.message == ""
+
+
+def test_financial_plan_charts_draw_no_actual_for_a_year_not_begun(plan: Workspace) -> None:
+    from widgets import charts
+
+    frame = plan.report("financial-plan", as_of="2006-06-30")
+    figure = charts.income_by_source(frame)
+    actual = next(t for t in figure.data if t.name == "Actual expenditure to 2006-06-30")
+    assert list(actual.x) == ["2006"] and list(actual.y) == [64000.55]  # 2007 has not begun: no point at zero
+    figure = charts.income_plan_actual(plan.report("financial-plan", as_of="2007-06-30"))
+    planned, received = figure.data
+    assert received.name == "Received to 2007-06-30"
+    # assessed 206,250 + 210,375.10 planned against 150,000 + 100,000 received (arrears)
+    assert (planned.y[0], received.y[0]) == (416625.10, 250000.0)
