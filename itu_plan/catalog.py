@@ -537,9 +537,11 @@ def approval_facts(workspace: Workspace, version: str) -> ApprovalFacts:
         )
 
 
-def contributions(workspace: Workspace) -> pd.DataFrame:
+def contributions(workspace: Workspace, version: str | None = None) -> pd.DataFrame:
     """Contributions by year, member type and region: members, contributory units and
-    the amount they pay (units x the unit value of the year and member type).
+    the amount they pay (units x the unit value of the year and member type), for
+    the years of ``version``'s period (the default version's, as the reports choose
+    it); the financial plan's plan column of the same years.
 
     Each row is rounded half-even to the centime once; the financial plan rounds
     the total of each member type once, so the rows of a type may differ from its
@@ -547,7 +549,10 @@ def contributions(workspace: Workspace) -> pd.DataFrame:
     """
     import pandas as pd
 
+    from itu_plan.reports.common import version_ref
+
     with workspace.reading() as session:
+        ref = version_ref(session.connection(), version)
         groups = session.execute(
             select(Member.type, Member.region, func.count(), func.coalesce(func.sum(Member.units_e4), 0))
             .where(Member.units_e4.is_not(None))
@@ -555,9 +560,9 @@ def contributions(workspace: Workspace) -> pd.DataFrame:
             .order_by(Member.type, Member.region)
         ).all()
         values = session.execute(
-            select(UnitValue.year, UnitValue.member_type, UnitValue.value_centimes).order_by(
-                UnitValue.year, UnitValue.member_type
-            )
+            select(UnitValue.year, UnitValue.member_type, UnitValue.value_centimes)
+            .where(UnitValue.year.between(ref.first_year, ref.last_year))
+            .order_by(UnitValue.year, UnitValue.member_type)
         ).all()
     rows = []
     for year, kind, value in values:

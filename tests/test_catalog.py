@@ -144,10 +144,13 @@ def test_contributions_add_up_to_the_financial_plan(demo_url: str) -> None:
     with Workspace.open(demo_url, user="reviewer") as ws:
         frame = catalog.contributions(ws)
         plan = ws.report("financial-plan")
+        previous = catalog.contributions(ws, "2004-2005 approved")
+    assert set(frame["year"]) == set(plan["year"]) == {2006, 2007}  # the version's period only
+    assert set(previous["year"]) == {2004, 2005}
     lines = {"member_state": "assessed_contributions", "sector_member": "sector_member_contributions",
              "associate": "associate_contributions"}  # fmt: skip
     for (year, kind), group in frame.groupby(["year", "member_type"]):
-        expected = plan[(plan["year"] == year) & (plan["line"] == lines[kind])]["amount"].iloc[0]
+        expected = plan[(plan["year"] == year) & (plan["line"] == lines[kind])]["plan"].iloc[0]
         assert abs(sum(group["amount"]) - expected) <= Decimal("0.05")
     assert set(frame[frame["member_type"] == "member_state"]["region"]) == {"A", "B", "C", "D", "E"}
 

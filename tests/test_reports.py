@@ -124,43 +124,50 @@ def test_budget_vs_actual(small: Workspace, capsys: pytest.CaptureFixture[str]) 
 
 def test_financial_plan(small: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     rows = report_csv(small, capsys, "financial-plan")
-    assert rows[0] == ["year", "line", "amount"]
-    # 2006: (1.5 + 0.0625) x 318,000 = 496,875; 2 x 63,600; 1 x 10,600; C1 + C3 = 1,300;
-    # expenditure 30,000 + 1,000.50 + 500.25 = 31,500.75
-    # 2007: 1.5625 x 320,000 = 500,000; no sector-member or associate value; C5 1,500; I1 5,000
-    # 2008: only a cost line of 100
+    assert rows[0] == ["year", "line", "plan", "actual"]
+    # plan 2006: (1.5 + 0.0625) x 318,000 = 496,875; 2 x 63,600; 1 x 10,600; no income budget;
+    #   expenditure 30,000 + 1,000.50 + 500.25 = 31,500.75
+    # actual 2006: no contributions received; C1 + C3 = 1,300;
+    #   expenditure 25,000.10 + 1,200 - 200 + 100.10 + 50 = 26,150.20
+    # plan 2007: 1.5625 x 320,000 = 500,000; no sector-member or associate value; 2,000
+    # actual 2007: C5 1,500; I1 5,000; R5 1,600.40
     assert rows[1:] == [
-        ["2006", "assessed_contributions", "496875.00"],
-        ["2006", "sector_member_contributions", "127200.00"],
-        ["2006", "associate_contributions", "10600.00"],
-        ["2006", "cost_recovery", "1300.00"],
-        ["2006", "other_income", "0.00"],
-        ["2006", "total_income", "635975.00"],
-        ["2006", "expenditure", "31500.75"],
-        ["2006", "balance", "604474.25"],
-        ["2007", "assessed_contributions", "500000.00"],
-        ["2007", "sector_member_contributions", "0.00"],
-        ["2007", "associate_contributions", "0.00"],
-        ["2007", "cost_recovery", "1500.00"],
-        ["2007", "other_income", "5000.00"],
-        ["2007", "total_income", "506500.00"],
-        ["2007", "expenditure", "2000.00"],
-        ["2007", "balance", "504500.00"],
+        ["2006", "assessed_contributions", "496875.00", "0.00"],
+        ["2006", "sector_member_contributions", "127200.00", "0.00"],
+        ["2006", "associate_contributions", "10600.00", "0.00"],
+        ["2006", "cost_recovery", "0.00", "1300.00"],
+        ["2006", "other_income", "0.00", "0.00"],
+        ["2006", "total_income", "634675.00", "1300.00"],
+        ["2006", "expenditure", "31500.75", "26150.20"],
+        ["2006", "balance", "603174.25", "-24850.20"],
+        ["2006", "reserve_drawing", "0.00", "0.00"],
+        ["2006", "net_balance", "603174.25", "-24850.20"],
+        ["2007", "assessed_contributions", "500000.00", "0.00"],
+        ["2007", "sector_member_contributions", "0.00", "0.00"],
+        ["2007", "associate_contributions", "0.00", "0.00"],
+        ["2007", "cost_recovery", "0.00", "1500.00"],
+        ["2007", "other_income", "0.00", "5000.00"],
+        ["2007", "total_income", "500000.00", "6500.00"],
+        ["2007", "expenditure", "2000.00", "1600.40"],
+        ["2007", "balance", "498000.00", "4899.60"],
+        ["2007", "reserve_drawing", "0.00", "0.00"],
+        ["2007", "net_balance", "498000.00", "4899.60"],
     ]
 
 
 def test_financial_plan_scenario(small: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     before = small.checksum()
     args = ["--set", "member_state_unit_value=330000", "--set", "inflation=0.10", "--set", "vacancy_rate=0.5"]
-    rows = {(y, line): amount for y, line, amount in report_csv(small, capsys, "financial-plan", *args)[1:]}
-    assert rows["2006", "assessed_contributions"] == "515625.00"  # 1.5625 x 330,000
-    assert rows["2007", "assessed_contributions"] == "515625.00"
-    assert rows["2006", "expenditure"] == "16500.75"  # staff halved: 15,000 + 1,000.50 + 500.25
-    assert rows["2007", "expenditure"] == "2200.00"  # one year of 10 % inflation
+    rows = {(y, line): (p, a) for y, line, p, a in report_csv(small, capsys, "financial-plan", *args)[1:]}
+    assert rows["2006", "assessed_contributions"] == ("515625.00", "0.00")  # 1.5625 x 330,000
+    assert rows["2007", "assessed_contributions"] == ("515625.00", "0.00")
+    assert rows["2006", "expenditure"] == ("16500.75", "26150.20")  # staff halved: 15,000 + 1,000.50 + 500.25
+    assert rows["2007", "expenditure"] == ("2200.00", "1600.40")  # one year of 10 % inflation; actual unchanged
     assert small.checksum() == before, "a scenario writes nothing"
     frame = small.report("financial-plan", scenario={"inflation": "0.10"})
     assert frame.attrs["scenario"] == {"inflation": "0.1"}
     assert main(["--db", small.url, "report", "financial-plan", "--set", "bogus=1"]) == 2
+    assert main(["--db", small.url, "report", "financial-plan", "--set", "inflation=5"]) == 2  # 500 %: refused
 
 
 def test_cost_recovery(small: Workspace, capsys: pytest.CaptureFixture[str]) -> None:

@@ -102,7 +102,7 @@ def test_kpi_cards_equal_the_reports_and_follow_the_filters(demo_url: str) -> No
         "actual": f"{actual}",
         "execution_rate": f"{(actual / budget).quantize(Decimal('0.0001'))}",
         "warnings": str(len(warnings)),
-        "balance": f"{_sum(plan[plan['line'] == 'balance'], 'amount')}",
+        "balance": f"{_sum(plan[plan['line'] == 'balance'], 'plan')}",
     }
     assert f'data-figure="budget" data-value="{budget}"' in cards.static_html()
     bar.unit = "BDT"
@@ -185,7 +185,10 @@ def test_report_table_shows_the_filtered_rows_with_totals(app: widgets.App) -> N
     bar.year = 2004
     assert table.rows == len(app.catalog.restrict(expected, year=2004))
     fin = widgets.ReportTable(app, bar, "financial-plan")
-    assert "Assessed contributions (Member States)" in fin.body.value
+    assert fin.rows == 0, "2004 is outside the 2006-2007 version's period"
+    bar.year = 2006
+    assert fin.rows == 10 and "Assessed contributions (Member States)" in fin.body.value
+    assert "Reserve drawing (below the line)" in fin.body.value and "Plan (CHF)" in fin.body.value
     with pytest.raises(ValueError):
         widgets.ReportTable(app, bar)
 

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from widgets.notebook_parameters import parameters
     from widgets.plan_grid import PlanGrid
     from widgets.report_chart import ReportChart
+    from widgets.report_heading import ReportHeading
     from widgets.report_table import ReportTable
     from widgets.scenario_panel import ScenarioPanel
     from widgets.static import STATIC_CSS, is_static, show
@@ -56,6 +57,7 @@ _EXPORTS = {
     "KpiCards": "widgets.kpi_cards",
     "PlanGrid": "widgets.plan_grid",
     "ReportChart": "widgets.report_chart",
+    "ReportHeading": "widgets.report_heading",
     "ReportTable": "widgets.report_table",
     "Row": "widgets.layout",
     "ScenarioPanel": "widgets.scenario_panel",
@@ -80,6 +82,7 @@ __all__ = [
     "KpiCards",
     "PlanGrid",
     "ReportChart",
+    "ReportHeading",
     "ReportTable",
     "Row",
     "ScenarioPanel",

@@ -68,6 +68,11 @@ def _sums(frame: pd.DataFrame, by: str, columns: Iterable[str]) -> dict[Any, dic
     return {key: dict(totals[key]) for key in sorted(totals, key=lambda k: (k is None, str(k)))}
 
 
+def _span(years: list[Any]) -> str:
+    """The years a chart shows: ``"2006–2007"``, or ``"2007"``."""
+    return f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
+
+
 LEGEND_TOP = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1}
 LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.16, "xanchor": "left", "x": 0}
 
@@ -158,27 +163,66 @@ def cost_by_objective(frame: pd.DataFrame, title: str = "Planned cost by objecti
     return styled(fig, title, height=max(320, 60 + 22 * len(objectives)), money_axis="x")
 
 
-def income_by_source(frame: pd.DataFrame, title: str = "Income by source and expenditure") -> go.Figure:
-    """The financial plan per year: income stacked by source, expenditure as a line."""
+def income_by_source(frame: pd.DataFrame, title: str = "Planned income by source, and expenditure") -> go.Figure:
+    """The financial plan per year of the version's period: planned income stacked by
+    source; planned and actual expenditure and income received as lines (actual only
+    for the years begun by the as-of date, so a year to come does not drop to zero)."""
     if frame.empty:
         return empty(title)
     years = sorted(set(frame["year"]))
-    amounts = {(y, line): a for y, line, a in frame[["year", "line", "amount"]].itertuples(index=False, name=None)}
+    plan = {(y, line): a for y, line, a in frame[["year", "line", "plan"]].itertuples(index=False, name=None)}
+    actual = {(y, line): a for y, line, a in frame[["year", "line", "actual"]].itertuples(index=False, name=None)}
+    as_of = str(frame.attrs.get("as_of", ""))
+    begun = [y for y in years if not as_of or int(y) <= int(as_of[:4])]
     go = _go()
     x = [str(y) for y in years]
-    bars: list[Any] = [
-        go.Bar(name=fmt.LINE_LABELS[line], x=x, y=[_float(amounts.get((y, line))) for y in years],
+    traces: list[Any] = [
+        go.Bar(name=fmt.LINE_LABELS[line], x=x, y=[_float(plan.get((y, line))) for y in years],
                marker_color=PALETTE[i], hovertemplate=MONEY_HOVER)
         for i, line in enumerate(INCOME_LINES)
     ]  # fmt: skip
-    bars.append(
-        go.Scatter(name="Expenditure", x=x, y=[_float(amounts.get((y, "expenditure"))) for y in years],
+    traces.append(
+        go.Scatter(name="Planned expenditure", x=x, y=[_float(plan.get((y, "expenditure"))) for y in years],
                    mode="lines+markers", line={"color": PALETTE[4], "width": 3}, hovertemplate=MONEY_HOVER)
     )  # fmt: skip
-    fig = go.Figure(bars)
+    received = f" to {as_of}" if as_of else ""
+    traces.append(
+        go.Scatter(name=f"Actual expenditure{received}", x=[str(y) for y in begun],
+                   y=[_float(actual.get((y, "expenditure"))) for y in begun], mode="lines+markers",
+                   line={"color": PALETTE[5], "width": 3, "dash": "dash"}, hovertemplate=MONEY_HOVER)
+    )  # fmt: skip
+    traces.append(
+        go.Scatter(name=f"Income received{received}", x=[str(y) for y in begun],
+                   y=[_float(actual.get((y, "total_income"))) for y in begun], mode="markers",
+                   marker={"color": PALETTE[6], "size": 11, "symbol": "diamond"}, hovertemplate=MONEY_HOVER)
+    )  # fmt: skip
+    fig = go.Figure(traces)
     fig.update_layout(barmode="stack")
     fig.update_xaxes(type="category")
-    return styled(fig, title, height=420)
+    return styled(fig, f"{title}, {_span(years)}", height=440)
+
+
+def income_plan_actual(frame: pd.DataFrame, title: str = "Income planned and received, by source") -> go.Figure:
+    """Each income line of the financial plan, planned against received to the as-of
+    date, over the years shown: contributions in arrears show as a shortfall."""
+    if frame.empty:
+        return empty(title)
+    sums = _sums(frame[frame["line"].isin(INCOME_LINES)], "line", ("plan", "actual"))
+    lines = [line for line in INCOME_LINES if line in sums]
+    names = [fmt.LINE_LABELS[line] for line in lines]
+    as_of = frame.attrs.get("as_of")
+    go = _go()
+    fig = go.Figure(
+        [
+            go.Bar(name="Planned", x=names, y=[_float(sums[line]["plan"]) for line in lines],
+                   marker_color=PALETTE[1], hovertemplate=MONEY_HOVER),
+            go.Bar(name=f"Received to {as_of}" if as_of else "Received", x=names,
+                   y=[_float(sums[line]["actual"]) for line in lines], marker_color=PALETTE[0],
+                   hovertemplate=MONEY_HOVER),
+        ]
+    )  # fmt: skip
+    fig.update_layout(barmode="group")
+    return styled(fig, f"{title}, {_span(sorted(set(frame['year'])))}", legend="top")
 
 
 def recruitment_days(
@@ -273,13 +317,13 @@ def contributions_by_region(frame: pd.DataFrame, title: str = "Assessed contribu
 
 
 def balance_scenario(base: pd.DataFrame, scenario: pd.DataFrame, title: str = "Balance per year") -> go.Figure:
-    """The financial plan's balance per year, as planned and under a scenario."""
+    """The financial plan's planned balance per year, as planned and under a scenario."""
     go = _go()
     traces = []
     for name, frame, color, dash in (("Plan", base, PALETTE[0], "solid"), ("Scenario", scenario, PALETTE[3], "dash")):
         rows = frame[frame["line"] == "balance"]
         traces.append(
-            go.Scatter(name=name, x=[str(y) for y in rows["year"]], y=[_float(a) for a in rows["amount"]],
+            go.Scatter(name=name, x=[str(y) for y in rows["year"]], y=[_float(a) for a in rows["plan"]],
                        mode="lines+markers", line={"color": color, "width": 3, "dash": dash},
                        hovertemplate=MONEY_HOVER)
         )  # fmt: skip
@@ -320,6 +364,7 @@ CHARTS: dict[str, ChartSpec] = {
     "budget-vs-actual": ChartSpec("budget-vs-actual", budget_vs_actual),
     "cost-by-objective": ChartSpec("plan-costs", cost_by_objective),
     "income-by-source": ChartSpec("financial-plan", income_by_source),
+    "income-plan-actual": ChartSpec("financial-plan", income_plan_actual),
     "recruitment-days": ChartSpec("recruitment", lambda f: recruitment_days(f, int(f.attrs.get("target_days", 120)))),
     "representation": ChartSpec("representation", representation),
     "cost-recovery": ChartSpec("cost-recovery", cost_recovery),

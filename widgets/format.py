@@ -30,6 +30,7 @@ LABELS = {
     "category": "Category",
     "amount": "Amount (CHF)",
     "budget": "Budget (CHF)",
+    "plan": "Plan (CHF)",
     "actual": "Actual (CHF)",
     "variance": "Variance (CHF)",
     "execution_rate": "Execution",
@@ -76,6 +77,8 @@ LINE_LABELS = {
     "total_income": "Total income",
     "expenditure": "Expenditure",
     "balance": "Balance",
+    "reserve_drawing": "Reserve drawing (below the line)",
+    "net_balance": "Net balance (after the reserve drawing)",
 }
 
 

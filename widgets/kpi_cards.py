@@ -66,21 +66,66 @@ HEADLINES: dict[str, Headline] = {
         "High-severity warnings", "warnings", "count", kind="int", where={"severity": "high"}, good="low"
     ),
     "total_income": Headline(
-        "Total income", "financial-plan", "sum", "amount", where={"line": "total_income"}, note="all sources"
+        "Planned income",
+        "financial-plan",
+        "sum",
+        "plan",
+        where={"line": "total_income"},
+        note="all sources, the reserve drawing apart",
+    ),
+    "income_received": Headline(
+        "Income received",
+        "financial-plan",
+        "sum",
+        "actual",
+        where={"line": "total_income"},
+        note="all sources, to the as-of date",
     ),
     "expenditure": Headline(
-        "Expenditure", "financial-plan", "sum", "amount", where={"line": "expenditure"}, note="cost lines of the plan"
+        "Planned expenditure", "financial-plan", "sum", "plan", where={"line": "expenditure"}, note="cost lines"
+    ),
+    "expenditure_actual": Headline(
+        "Actual expenditure",
+        "financial-plan",
+        "sum",
+        "actual",
+        where={"line": "expenditure"},
+        note="to the as-of date",
     ),
     "balance": Headline(
-        "Balance", "financial-plan", "sum", "amount", where={"line": "balance"}, note="income minus expenditure"
+        "Planned balance", "financial-plan", "sum", "plan", where={"line": "balance"}, note="income minus expenditure"
+    ),
+    "balance_actual": Headline(
+        "Actual balance",
+        "financial-plan",
+        "sum",
+        "actual",
+        where={"line": "balance"},
+        note="received minus spent, to the as-of date",
+    ),
+    "net_balance": Headline(
+        "Planned net balance",
+        "financial-plan",
+        "sum",
+        "plan",
+        where={"line": "net_balance"},
+        note="after the reserve drawing",
     ),
     "assessed": Headline(
         "Assessed contributions",
         "financial-plan",
         "sum",
-        "amount",
+        "plan",
         where={"line": "assessed_contributions"},
         note="Member States' contributory units",
+    ),
+    "assessed_received": Headline(
+        "Assessed contributions received",
+        "financial-plan",
+        "sum",
+        "actual",
+        where={"line": "assessed_contributions"},
+        note="to the as-of date",
     ),
     "cr_income": Headline("Cost-recovery income", "cost-recovery", "sum", "income", note="Resolution 91 products"),
     "cr_full_cost": Headline("Full cost", "cost-recovery", "sum", "full_cost", note="direct + indirect"),
@@ -114,6 +159,10 @@ HEADLINES: dict[str, Headline] = {
         "In force", "agreements", "count", kind="int", where={"status": "in force"}, note="agreements in force"
     ),
 }
+
+
+#: The headline figures whose sign is good or bad news.
+BALANCES = ("balance", "balance_actual", "net_balance")
 
 
 class KpiCards(Composite):
@@ -167,7 +216,7 @@ class KpiCards(Composite):
             tone = ""
             if headline.good == "low" and isinstance(value, int):
                 tone = " itu-tone-good" if value == 0 else " itu-tone-warn"
-            elif name == "balance" and isinstance(value, Decimal):
+            elif name in BALANCES and isinstance(value, Decimal):
                 tone = " itu-tone-good" if value >= 0 else " itu-tone-bad"
             attrs = {
                 "data-figure": name,

@@ -21,14 +21,17 @@ if TYPE_CHECKING:
     from widgets.app import App
     from widgets.filter_bar import FilterBar
 
-SHOWN = ("total_income", "expenditure", "balance")
+SHOWN = ("total_income", "expenditure", "balance", "net_balance")
 
 
 class ScenarioPanel(Composite):
     """Sliders for the Member States' unit value (CHF), inflation and the vacancy rate
     (percent), applied to the financial plan of the filter bar's version through
-    ``Workspace.report("financial-plan", scenario=...)``; the plan and the scenario
-    side by side, per year. ``scenario`` holds the drivers sent (exact text)."""
+    ``Workspace.report("financial-plan", scenario=...)``; the plan column as it stands
+    and under the scenario side by side, per year of the version's period (a scenario
+    changes the plan, never the actuals). The sliders show percent; the drivers sent
+    are fractions (5 % is ``0.05``), which the core checks. ``scenario`` holds the
+    drivers sent (exact text)."""
 
     unit_value = traitlets.Int(0)
     inflation = traitlets.Float(0.0)
@@ -116,22 +119,23 @@ class ScenarioPanel(Composite):
         self.view.value = svg_chart.render(self.figure, "balance-scenario")
 
     def table(self) -> pd.DataFrame:
-        """Plan and scenario per year and line (total income, expenditure, balance)."""
+        """Plan and scenario per year and line (total income, expenditure, balance, net balance)."""
         import pandas as pd
 
         if self._frames is None:
             self._on_drivers()
         assert self._frames is not None
         base, scenario = self._frames
-        merged = base.merge(scenario, on=["year", "line"], suffixes=("_plan", "_scenario"))
+        columns = ["year", "line", "plan"]
+        merged = base[columns].merge(scenario[columns], on=["year", "line"], suffixes=("_base", "_scenario"))
         merged = merged[merged["line"].isin(SHOWN)].reset_index(drop=True)
         return pd.DataFrame(
             {
                 "year": merged["year"],
                 "line": merged["line"],
-                "plan": merged["amount_plan"],
-                "scenario": merged["amount_scenario"],
-                "difference": [s - p for p, s in zip(merged["amount_plan"], merged["amount_scenario"], strict=True)],
+                "plan": merged["plan_base"],
+                "scenario": merged["plan_scenario"],
+                "difference": [s - p for p, s in zip(merged["plan_base"], merged["plan_scenario"], strict=True)],
             }
         )
 
