@@ -52,7 +52,8 @@ BUNDLE = {
     "I7,2007-06-30,RB,100000\n"  # on as-of: counted
     "I8,2007-07-01,RB,55555\n"  # the day after as-of: not counted
     "I9,2007-03-01,RES,15000\n"
-    "I10,2007-04-01,OT,250\n",
+    "I10,2007-04-01,OT,250\n"
+    "I11,2006-06-01,CR,777\n",  # cost recovery belongs in cost_recovery.csv: not counted (data-quality names it)
     "products.csv": "code,name,unit_code,kind\nP1,Handbook,U1,publication\n",
     "cost_recovery.csv": "reference,date,product_code,type,amount,quantity\n"
     "C1,2006-03-01,P1,income,4000,\nC2,2006-03-02,P1,direct_cost,3000,\n"

@@ -14,8 +14,9 @@ reserve drawing, planned and actual, for every year of the version's period.
 
 - contributions: the income rows of sources of kind assessed, sector_members and
   associates, per kind (what was received, so arrears show as a shortfall);
-- ``cost_recovery``: the income rows of ``cost_recovery.csv`` (and any income row
-  of a source of kind cost_recovery, so that no income received goes unseen);
+- ``cost_recovery``: the income rows of ``cost_recovery.csv``, as the contract
+  says; an ``income.csv`` row of a cost-recovery source is not counted (the
+  data-quality report names it, so that no income received goes unseen);
 - ``other_income`` and ``reserve_drawing``: the income rows of those kinds;
 - ``expenditure``: the actuals.
 
@@ -219,7 +220,7 @@ def received(connection: Connection, ref: VersionRef, as_of: dt.date) -> dict[in
     for year, kind, amount in connection.execute(
         select(income_year, FundingSource.kind, func.sum(Income.amount_centimes))
         .join(FundingSource, FundingSource.id == Income.funding_source_id)
-        .where(Income.date >= first, Income.date <= last)
+        .where(Income.date >= first, Income.date <= last, FundingSource.kind != "cost_recovery")
         .group_by(income_year, FundingSource.kind)
     ):
         add(int(year), KIND_LINES[kind], int(amount))
