@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from widgets.app import App
     from widgets.approval_panel import ApprovalPanel
     from widgets.comments_panel import CommentsPanel
+    from widgets.data_quality_panel import DataQualityPanel
     from widgets.directory import AppDirectory
     from widgets.error_banner import ErrorBanner
     from widgets.export_button import ExportButton
@@ -48,6 +49,7 @@ _EXPORTS = {
     "AppHeader": "widgets.header",
     "ApprovalPanel": "widgets.approval_panel",
     "CommentsPanel": "widgets.comments_panel",
+    "DataQualityPanel": "widgets.data_quality_panel",
     "ErrorBanner": "widgets.error_banner",
     "ExportButton": "widgets.export_button",
     "FilterBar": "widgets.filter_bar",
@@ -71,6 +73,7 @@ __all__ = [
     "AppHeader",
     "ApprovalPanel",
     "CommentsPanel",
+    "DataQualityPanel",
     "ErrorBanner",
     "ExportButton",
     "FilterBar",
