@@ -60,6 +60,9 @@ SOURCES = {
     "cost_recovery_rate": "cost-recovery",
 }
 
+#: formula -> the decimals of its value: those the report prints (a ratio's four as a percentage's two)
+PLACES = {"execution_rate": 2, "recruitment_days": 1, "women_share": 2, "cost_recovery_rate": 2}
+
 Series = list[tuple[dt.date, float]]
 
 
@@ -138,6 +141,19 @@ def _sum_ratio(table: Table, numerator: str, denominator: str) -> Fraction | Non
     return None if below == 0 else sum(Fraction(row[top] or 0) for row in table.rows) / below
 
 
+def version_for(versions: Iterable[tuple[str, str, int, int]], year: int) -> str | None:
+    """Of (name, status, first year, last year) in creation order: the latest approved
+    version whose period covers ``year``, else the latest covering it."""
+    covering = [(name, status) for name, status, first, last in versions if first <= year <= last]
+    approved = [name for name, status in covering if status == "approved"]
+    return approved[-1] if approved else covering[-1][0] if covering else None
+
+
+def _versions(connection: Connection) -> list[tuple[str, str, int, int]]:
+    statement = select(PlanVersion.name, PlanVersion.status, PlanVersion.first_year, PlanVersion.last_year)
+    return [tuple(row) for row in connection.execute(statement.order_by(PlanVersion.id))]  # type: ignore[misc]
+
+
 class _Computed:
     """The values of the formulas for one as-of date, each report read once per year."""
 
@@ -145,13 +161,7 @@ class _Computed:
         self.connection = connection
         self.known = known
         self.cache: dict[tuple[str, int], tuple[dt.date, float | None]] = {}
-        self.versions = list(
-            connection.execute(
-                select(PlanVersion.name, PlanVersion.status, PlanVersion.first_year, PlanVersion.last_year).order_by(
-                    PlanVersion.id
-                )
-            )
-        )
+        self.versions = _versions(connection)
 
     def value(self, formula: str, year: int) -> tuple[dt.date, float | None]:
         """(date, value) of ``formula`` for ``year``; the value is None where undefined."""
@@ -167,14 +177,8 @@ class _Computed:
 
         return reports.run(self.connection, name, reports.Options(version=version, year=year, as_of=as_of))
 
-    def version_for(self, year: int) -> str | None:
-        """The latest approved version whose period covers ``year``, else the latest covering it."""
-        covering = [(name, status) for name, status, first, last in self.versions if first <= year <= last]
-        approved = [name for name, status in covering if status == "approved"]
-        return approved[-1] if approved else covering[-1][0] if covering else None
-
     def _execution_rate(self, year: int, as_of: dt.date) -> float | None:
-        version = self.version_for(year)
+        version = version_for(self.versions, year)
         if version is None:
             return None
         table = self._report("budget-vs-actual", version=version, year=year, as_of=as_of)
@@ -218,6 +222,18 @@ class Reading:
     date: dt.date | None
     value: float | None
     target: float | None
+    #: the plan version an execution rate is computed over (None for other KPIs)
+    version: str | None = None
+
+    @property
+    def exact(self) -> str:
+        """The value as text: as the report prints it for a computed KPI (``93.68``,
+        ``212.7``), as measured otherwise; empty without a value."""
+        if self.value is None:
+            return ""
+        if self.formula is not None:
+            return f"{self.value:.{PLACES[self.formula]}f}"
+        return f"{Decimal(repr(self.value)):f}"
 
     @property
     def source(self) -> str:
@@ -271,15 +287,22 @@ def readings(
             select(KpiTarget.kpi_id, KpiTarget.year, KpiTarget.target).where(KpiTarget.kpi_id.in_(ids))
         )
     }
+    versions = _versions(connection)
     found = []
     for kpi in kpis:
         points = [(d, v) for d, v in series.get(kpi.id, []) if year is None or d.year == year]
         date, value = points[-1] if points else (None, None)
         shown_year = date.year if date is not None else year
         target = targets.get((kpi.id, shown_year)) if shown_year is not None else None
-        found.append(
-            Reading(kpi.code, kpi.name, kpi.measure, kpi.direction, kpi.formula, as_of, shown_year, date, value, target)
+        version = (
+            version_for(versions, shown_year) if kpi.formula == "execution_rate" and shown_year is not None else None
         )
+        found.append(
+            Reading(
+                kpi.code, kpi.name, kpi.measure, kpi.direction, kpi.formula, as_of, shown_year, date, value, target,
+                version,
+            )
+        )  # fmt: skip
     return found
 
 

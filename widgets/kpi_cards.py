@@ -136,7 +136,8 @@ def kpi_note(reading: kpis.Reading) -> str:
     """Where a KPI's value comes from and when: ``computed from the budget-vs-actual
     report · 2006, full year · as of 2007-06-30 · target 95``; ``measured on
     2007-06-30 · as of 2007-06-30 · year-end target 90``."""
-    parts = [reading.source if reading.formula is not None else ""]
+    source = reading.source + (f" of {reading.version}" if reading.version else "")
+    parts = [source if reading.formula is not None else ""]
     if reading.date is None:
         parts.append(f"no value {'in ' + str(reading.year) if reading.year else 'yet'}")
     elif reading.formula is None:
@@ -192,7 +193,7 @@ class KpiCards(Composite):
                 shown = shown if name == COMPUTED_KPIS else [name]
                 for figure in shown:
                     reading = self._kpis[figure]
-                    values[figure] = "" if reading.value is None else f"{Decimal(repr(reading.value)):f}"
+                    values[figure] = reading.exact
                 self._shown += shown
                 continue
             headline = HEADLINES[name]
@@ -226,6 +227,7 @@ class KpiCards(Composite):
             "data-source": reading.source,
             "data-report": kpis.SOURCES.get(reading.formula or "", ""),
             "data-formula": reading.formula or "",
+            "data-kpi-version": reading.version or "",
             "data-kpi-year": "" if reading.year is None else str(reading.year),
             "data-date": "" if reading.date is None else reading.date.isoformat(),
             "data-as-of": reading.as_of.isoformat(),
