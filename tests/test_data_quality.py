@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from itu_plan import Workspace
 from itu_plan.bundle import import_bundle
 from itu_plan.cli import main
+from itu_plan.model import Activity, Actual
 
 BUNDLE = {
     "units.csv": "code,name,parent_code\nU1,Unit one,\nU2,Unit two,\n",
@@ -156,27 +157,55 @@ def test_a_clean_workspace_has_no_findings(workspace: Workspace, tmp_path: Path)
     assert list(frame.columns) == ["check", "subject", "year", "detail"] and frame.empty
 
 
+#: The demo's names for what it plants (``PlantedIssue.kind``) -> the report's checks.
+KIND_CHECKS = {
+    "actual_on_cancelled_activity": "ACTUALS_ON_CANCELLED_ACTIVITY",
+    "actual_outside_activity_dates": "ACTUALS_OUTSIDE_ACTIVITY_DATES",
+    "cost_line_on_cancelled_activity": "COST_LINES_ON_CANCELLED_ACTIVITY",
+    "product_without_overhead_rate": "MISSING_OVERHEAD_RATE",
+    "budget_differs_from_costs": "BUDGET_COST_MISMATCH",
+}
+
+
 def test_the_demo_lists_exactly_what_it_planted(demo_sqlite: str) -> None:
-    """``itu_plan.demo.PLANTED_QUALITY_ISSUES``: the findings the demo means to plant, as
-    (check, subject) or (check, subject, year) items (tuples, or mappings with those keys)."""
+    """``itu_plan.demo.PLANTED_QUALITY_ISSUES``: the findings the demo means to plant, each
+    a ``PlantedIssue(kind, key, detail)`` (an actual by its reference, a product-year as
+    ``PRODUCT/YEAR``, a version by name) or a (check, subject[, year]) tuple. The report
+    lists exactly those: one row per activity, version or product-year they fall in, and
+    an activity's row counts the actuals planted on it."""
     from itu_plan import demo
 
     planted = getattr(demo, "PLANTED_QUALITY_ISSUES", None)
     if planted is None:
         pytest.skip("itu_plan.demo.PLANTED_QUALITY_ISSUES does not exist yet (the demo's planted findings)")
-    expected = sorted(_key(item) for item in planted)
-    widths = {len(key) for key in expected}
-    assert widths <= {2, 3} and len(widths) <= 1, "items are all (check, subject) or all (check, subject, year)"
     with Workspace.open(f"sqlite:///{demo_sqlite}", user="admin") as ws:
         table = ws.report_table("data-quality")
-    width = widths.pop() if widths else 3
-    assert sorted(_key(row)[:width] for row in table.rows) == expected
-
-
-def _key(item: Any) -> tuple[str, ...]:
-    """(check, subject[, year]) of a finding, from a mapping or a sequence; the year as text."""
-    if isinstance(item, Mapping):
-        values = [item["check"], item["subject"], *([item["year"]] if "year" in item else [])]
-    else:
-        values = list(item)[:3]
-    return tuple("" if v is None else str(v) for v in values)
+        with ws.reading() as session:
+            statement = select(Actual.reference, Activity.code).join(Activity, Activity.id == Actual.activity_id)
+            activity_of = {reference: code for reference, code in session.execute(statement)}
+    expected: Counter[tuple[str, str]] = Counter()
+    years: dict[tuple[str, str], str] = {}
+    for item in planted:
+        if hasattr(item, "kind"):
+            check, key = KIND_CHECKS[item.kind], item.key
+            if check.startswith("ACTUALS_"):
+                expected[check, activity_of[key]] += 1
+            elif check == "MISSING_OVERHEAD_RATE":
+                product, _, year = key.rpartition("/")
+                expected[check, product] += 1
+                years[check, product] = year
+            else:
+                expected[check, key] += 1
+        else:
+            check, subject, *year = (str(v) for v in item)
+            expected[check, subject] += 1
+            if year:
+                years[check, subject] = year[0]
+    found = {(check, subject): (year, detail) for check, subject, year, detail in table.rows}
+    assert sorted(found) == sorted(expected)
+    for (check, subject), count in expected.items():
+        year, detail = found[check, subject]
+        if check.startswith("ACTUALS_"):
+            assert detail.startswith(f"{count} actual"), (check, subject, detail)
+        if (check, subject) in years:
+            assert str(year) == years[check, subject], (check, subject)
