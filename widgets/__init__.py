@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from widgets.app import App
     from widgets.approval_panel import ApprovalPanel
     from widgets.comments_panel import CommentsPanel
+    from widgets.data_quality_panel import DataQualityPanel
     from widgets.directory import AppDirectory
     from widgets.elapsed_share import ElapsedShare
     from widgets.error_banner import ErrorBanner
@@ -51,6 +52,7 @@ _EXPORTS = {
     "ElapsedShare": "widgets.elapsed_share",
     "ApprovalPanel": "widgets.approval_panel",
     "CommentsPanel": "widgets.comments_panel",
+    "DataQualityPanel": "widgets.data_quality_panel",
     "ErrorBanner": "widgets.error_banner",
     "ExportButton": "widgets.export_button",
     "FilterBar": "widgets.filter_bar",
@@ -75,6 +77,7 @@ __all__ = [
     "AppHeader",
     "ApprovalPanel",
     "CommentsPanel",
+    "DataQualityPanel",
     "ElapsedShare",
     "ErrorBanner",
     "ExportButton",

@@ -1,4 +1,5 @@
-"""KpiCards: the headline figures of a page (budget, actual, execution rate, warnings ...)."""
+"""KpiCards: the headline figures of a page (budget, actual, execution rate, warnings ...)
+and the workspace's KPIs, measured or computed."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 import traitlets
 
+from itu_plan import NotFound, kpis
 from widgets import format as fmt
 from widgets.base import Composite
 
@@ -165,11 +167,49 @@ HEADLINES: dict[str, Headline] = {
 BALANCES = ("balance", "balance_actual", "net_balance")
 
 
+#: The figure that stands for one card per computed KPI of the workspace.
+COMPUTED_KPIS = "computed_kpis"
+#: The prefix of a figure that shows one KPI: ``kpi:KPI-EXEC``.
+KPI_PREFIX = "kpi:"
+
+
+def kpi_value(reading: kpis.Reading) -> str:
+    """A KPI's value as people read it: ``93.68 %``, ``212.7``, ``n/a``."""
+    if reading.value is None:
+        return "n/a"
+    shown = f"{reading.value:,.2f}".rstrip("0").rstrip(".")
+    return f"{shown} %" if reading.measure == "percentage" else shown
+
+
+def kpi_note(reading: kpis.Reading) -> str:
+    """Where a KPI's value comes from and when: ``computed from the budget-vs-actual
+    report · 2006, full year · as of 2007-06-30 · target 95``; ``measured on
+    2007-06-30 · as of 2007-06-30 · year-end target 90``."""
+    source = reading.source + (f" of {reading.version}" if reading.version else "")
+    parts = [source if reading.formula is not None else ""]
+    if reading.date is None:
+        parts.append(f"no value {'in ' + str(reading.year) if reading.year else 'yet'}")
+    elif reading.formula is None:
+        parts[0] = f"measured on {reading.date}"
+    elif reading.year_ended:
+        parts.append(f"{reading.year}, full year")
+    else:
+        parts.append(f"{reading.year} to {reading.date}")
+    parts.append(f"as of {reading.as_of}")
+    if reading.target is not None:
+        parts.append(f"{'target' if reading.year_ended else 'year-end target'} {reading.target:g}")
+    return " · ".join(p for p in parts if p)
+
+
 class KpiCards(Composite):
     """A row of headline cards that follow a :class:`FilterBar`.
 
-    ``figures`` names entries of :data:`HEADLINES`; ``values`` holds the exact
-    figures shown (``{"budget": "346633152.74", ...}``, as CSV prints them).
+    ``figures`` names entries of :data:`HEADLINES`, or KPIs of the workspace:
+    ``"kpi:CODE"`` for one, ``"computed_kpis"`` for every computed one. A KPI card
+    shows the KPI's latest value known at the reports' as-of date (of the filters'
+    year if one is chosen), says whether it was measured or computed and from which
+    report, and the year, date and target. ``values`` holds the exact figures shown
+    (``{"budget": "346633152.74", "kpi:KPI-EXEC": "93.68", ...}``, as CSV prints them).
     """
 
     values = traitlets.Dict()
@@ -178,30 +218,87 @@ class KpiCards(Composite):
         super().__init__(app, **kwargs)
         self.filters = filters
         self.figures = tuple(figures)
-        unknown = [f for f in self.figures if f not in HEADLINES]
+        unknown = [
+            f for f in self.figures if f not in HEADLINES and f != COMPUTED_KPIS and not f.startswith(KPI_PREFIX)
+        ]
         if unknown:
             raise ValueError(f"unknown headline figures: {', '.join(unknown)}; choose from {', '.join(HEADLINES)}")
         self.cards = w.HTML()
         self.children = [self.banner, self.cards]
         self._results: dict[str, Decimal | int | None] = {}
         self._years: dict[str, tuple[int, ...]] = {}
+        self._kpis: dict[str, kpis.Reading] = {}
+        self._shown: list[str] = []
         self.follow(filters)
 
     def _on_filters(self) -> None:
         self._results = {}
+        self._kpis = self._readings()
+        self._shown = []
+        values = {}
         for name in self.figures:
+            if name == COMPUTED_KPIS or name.startswith(KPI_PREFIX):
+                shown = [KPI_PREFIX + r.code for r in self._kpis.values() if r.formula is not None]
+                shown = shown if name == COMPUTED_KPIS else [name]
+                for figure in shown:
+                    reading = self._kpis[figure]
+                    values[figure] = reading.exact
+                self._shown += shown
+                continue
             headline = HEADLINES[name]
             frame = self.filters.report(headline.report)
             self._results[name] = headline.compute(frame)
             years = {y for y in frame["year"] if y is not None} if "year" in frame.columns else set()
             self._years[name] = tuple(sorted(years))  # a warning about no year has none
-        self.values = {n: fmt.exact(v, HEADLINES[n].kind) for n, v in self._results.items()}
+            values[name] = fmt.exact(self._results[name], headline.kind)
+            self._shown.append(name)
+        self.values = values
         self.cards.value = self._html()
+
+    def _readings(self) -> dict[str, kpis.Reading]:
+        """The KPIs the cards show, by figure name (``kpi:CODE``)."""
+        codes = [f.removeprefix(KPI_PREFIX) for f in self.figures if f.startswith(KPI_PREFIX)]
+        computed = COMPUTED_KPIS in self.figures
+        if not codes and not computed:
+            return {}
+        found = kpis.read(self.app.workspace, codes=None if computed else codes, year=self.filters.year)
+        missing = sorted(set(codes) - {r.code for r in found})
+        if missing:
+            raise NotFound("KPI", ", ".join(missing))
+        return {KPI_PREFIX + r.code: r for r in found if r.formula is not None or r.code in codes}
+
+    def _kpi_html(self, figure: str, state: Mapping[str, Any]) -> str:
+        reading = self._kpis[figure]
+        tone = {True: " itu-tone-good", False: " itu-tone-warn", None: ""}[reading.on_track]
+        attrs = {
+            "data-figure": figure,
+            "data-value": self.values.get(figure, ""),
+            "data-kpi": reading.code,
+            "data-source": reading.source,
+            "data-report": kpis.SOURCES.get(reading.formula or "", ""),
+            "data-formula": reading.formula or "",
+            "data-kpi-version": reading.version or "",
+            "data-kpi-year": "" if reading.year is None else str(reading.year),
+            "data-date": "" if reading.date is None else reading.date.isoformat(),
+            "data-as-of": reading.as_of.isoformat(),
+            "data-target": "" if reading.target is None else f"{reading.target:g}",
+            **{f"data-{k}": "" if v is None else str(v) for k, v in state.items()},
+        }
+        attributes = "".join(f' {k}="{html.escape(v)}"' for k, v in attrs.items())
+        return (
+            f'<div class="itu-kpi{tone}"{attributes}>'
+            f'<div class="itu-kpi-label">{html.escape(reading.name)}</div>'
+            f'<div class="itu-kpi-value">{html.escape(kpi_value(reading))}</div>'
+            f'<div class="itu-kpi-note">{html.escape(kpi_note(reading))}</div></div>'
+        )
 
     def _html(self) -> str:
         state = self.filters.state()
         out = ['<div class="itu-kpis">']
-        for name in self.figures:
+        for name in self._shown:
+            if name.startswith(KPI_PREFIX):
+                out.append(self._kpi_html(name, state))
+                continue
             headline = HEADLINES[name]
             value = self._results.get(name)
             shown = (

@@ -39,7 +39,7 @@ ORDER = {spec.name: n for n, spec in enumerate(FILES)}
 #: Files whose rows later files' rules need (see ``Importer._remember``).
 #: files whose rows carry a version and a year, which must lie in the version's period
 PERIOD_FILES = ("cost_lines", "budget", "income_budget")
-REMEMBERED = ("activities", "standard_costs", "versions", "funding_sources")
+REMEMBERED = ("activities", "standard_costs", "versions", "funding_sources", "kpis")
 
 
 def _null_by_default(column: Column[Any]) -> bool:
@@ -381,6 +381,8 @@ class Importer:
         self._standard_cost: dict[tuple[str, int], int] = {}  # from the bundle
         self._version_period: dict[str, tuple[int, int]] = {}  # from the bundle
         self._funding_kind: dict[str, str] = {}  # from the bundle
+        self._kpi_formula: dict[str, str | None] = {}  # from the bundle
+        self._kpi_formulas_cache: dict[str, str | None] | None = None
         self._version_periods_cache: dict[str, tuple[int, int]] | None = None
         self._funding_kinds_cache: dict[str, str] | None = None
         self._existing_cache: dict[tuple[Any, ...], dict[str, Any]] | None = None
@@ -552,6 +554,8 @@ class Importer:
         if spec.name == "actuals":
             self._activity_objectives()
             self._objective_map()
+        if spec.name == "measurements":
+            self._kpi_formulas()
 
     def _type(
         self, spec: FileSpec, name: str, positions: dict[str, int], width: int, first_row: int,
@@ -770,6 +774,17 @@ class Importer:
                     f"{objective} disagrees with activity {activity}, whose objective is {expected}",
                 )
 
+    def _rules_measurements(self, chunk: Chunk) -> None:
+        """A computed KPI (one with a formula) takes no measurements."""
+        formulas = self._kpi_formulas()
+        for i, code in enumerate(chunk.columns["kpi_code"]):
+            if i in chunk.bad or code is INVALID or formulas.get(code) is None:
+                continue
+            self._fail(
+                chunk, i, "kpi_code",
+                f"{code} is computed from the workspace ({formulas[code]}); it takes no measurements",
+            )  # fmt: skip
+
     def _standard_costs(self) -> dict[tuple[str, int], int]:
         """Standard costs of the workspace and of the bundle (read once, after standard_costs.csv)."""
         if self._standard_costs_cache is None:
@@ -809,6 +824,14 @@ class Importer:
             self._activity_objectives_cache.update(self._activity_objective)
         return self._activity_objectives_cache
 
+    def _kpi_formulas(self) -> dict[str, str | None]:
+        """KPI code -> formula (None for a measured KPI), of the workspace and of the bundle."""
+        if self._kpi_formulas_cache is None:
+            rows = self.connection.execute(select(m.Kpi.code, m.Kpi.formula))
+            self._kpi_formulas_cache = {code: formula for code, formula in rows}
+            self._kpi_formulas_cache.update(self._kpi_formula)
+        return self._kpi_formulas_cache
+
     def _remember(self, chunk: Chunk) -> None:
         """Keep what later files' rules need from this file."""
         c = chunk.columns
@@ -828,6 +851,10 @@ class Importer:
             for code, kind in zip(c["code"], c["kind"], strict=True):
                 if INVALID not in (code, kind):
                     self._funding_kind[code] = kind
+        elif chunk.spec.name == "kpis":
+            for code, formula in zip(c["code"], c["formula"], strict=True):
+                if INVALID not in (code, formula):
+                    self._kpi_formula[code] = formula
 
     # -- references ------------------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ MODULES = {
     "representation": "representation",
     "warnings": "warnings",
     "agreements": "agreements",
+    "data-quality": "data_quality",
 }
 NAMES = tuple(MODULES)
 
