@@ -133,15 +133,17 @@ def recompute(url: str, figure: dict[str, str], cat: Any) -> str:
 def recompute_kpi(url: str, figure: dict[str, str]) -> str:
     """A KPI card's value recomputed from the report it names (with the card's year,
     as-of date and version), or from the KPI's measurements, as the card prints it."""
-    from itu_plan import catalog
-
     year, date = figure["kpi-year"], figure["date"]
     if not figure["formula"]:
-        with Workspace.open(url, user="admin") as ws:
-            measured = catalog.records_behind_warning(
-                ws, "KPI_OFF_TRACK", figure["kpi"], as_of=dt.date.fromisoformat(date)
-            )
-        values = [v for d, v in zip(measured["date"], measured["value"], strict=True) if str(d.year) == year]
+        from sqlalchemy import select
+
+        from itu_plan import kpis
+        from itu_plan.model import Kpi
+
+        with Workspace.open(url, user="admin") as ws, ws.engine.connect() as connection:
+            kpi_id = connection.execute(select(Kpi.id).where(Kpi.code == figure["kpi"])).scalar_one()
+            series = kpis.values(connection, dt.date.fromisoformat(date)).get(kpi_id, [])
+        values = [v for d, v in series if str(d.year) == year]
         return f"{Decimal(repr(values[-1])):f}" if values else ""
     if figure["formula"] == "recruitment_days":  # the exact mean: the CSV prints each group's rounded
         with Workspace.open(url, user="admin") as ws:
