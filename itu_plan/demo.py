@@ -456,6 +456,8 @@ class Rows:
 
 @dataclass(frozen=True)
 class ActivityInfo:
+    """An activity as the generator keeps it, to cost it and to spend on it."""
+
     id: int
     code: str
     unit: str
