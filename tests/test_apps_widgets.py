@@ -334,7 +334,7 @@ def test_planners_edit_a_line_and_a_stale_edit_gets_the_conflict(planner_site: t
     second.open(page_url, 1)
     _select(first, LINE)
     _select(second, LINE)
-    assert first.page.locator(".itu-plan-grid-amount input").input_value() == "112332.00"
+    assert first.page.locator(".itu-plan-grid-amount input").input_value() == "35698.00"
 
     first.page.locator(".itu-plan-grid-amount input").fill("120000.50")
     first.page.locator(".itu-plan-grid-save").click()

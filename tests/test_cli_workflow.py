@@ -72,7 +72,7 @@ def test_the_version_workflow(demo_db: str, capsys: pytest.CaptureFixture[str]) 
 
     assert cli("planner.bdt", "version", "copy", "2006-2007 approved", "2006-2007 revision") == 0
     assert cli.out == (
-        "Copied 2006-2007 approved into the new draft 2006-2007 revision: 1,221 cost lines and 790 budget lines.\n"
+        "Copied 2006-2007 approved into the new draft 2006-2007 revision: 1,241 cost lines and 514 budget lines.\n"
     )
     assert cli("planner.bdt", "version", "submit", DRAFT) == 3
     assert cli.err == (
