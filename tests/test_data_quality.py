@@ -33,7 +33,7 @@ from itu_plan.model import Activity, Actual
 BUNDLE = {
     "units.csv": "code,name,parent_code\nU1,Unit one,\nU2,Unit two,\n",
     "objectives.csv": "code,title,parent_code\nO1,Objective one,\n",
-    "funding_sources.csv": "code,name,kind\nRB,Regular budget,assessed\n",
+    "funding_sources.csv": "code,name,kind\nRB,Regular budget,assessed\nCR,Sales,cost_recovery\n",
     "versions.csv": "name,status,based_on,first_year,last_year\nV1,approved,,2006,2007\nV2,draft,V1,2006,2007\n",
     "activities.csv": "code,title,objective_code,unit_code,start_date,end_date,status,owner\n"
     "A1,Dated,O1,U1,2006-01-01,2006-12-31,completed,\n"
@@ -60,6 +60,9 @@ BUNDLE = {
     "C1,2006-02-01,P1,direct_cost,900,\nC2,2007-02-01,P1,direct_cost,400,\n"
     "C3,2006-03-01,P2,income,300,\n"
     "C4,2006-04-01,P3,direct_cost,100,\nC5,2006-04-02,P3,direct_cost,-100,\n",
+    # cost recovery booked as income: the financial plan would not count it
+    "income.csv": "reference,date,funding_source_code,amount\nI1,2007-05-01,CR,120\nI2,2007-05-02,CR,30\n"
+    "I3,2007-05-03,RB,1000\n",
 }
 
 EVERYTHING = [
@@ -74,6 +77,9 @@ EVERYTHING = [
      "budget lines total CHF 0.00 and cost lines CHF 200.00 in 2007: CHF 200.00 more cost than budget"],
     ["COST_LINES_ON_CANCELLED_ACTIVITY", "V1/A2", "", "1 cost line of CHF 500.25 in V1 on the cancelled activity A2"],
     ["COST_LINES_ON_CANCELLED_ACTIVITY", "V2/A2", "", "1 cost line of CHF 200.00 in V2 on the cancelled activity A2"],
+    ["INCOME_OF_COST_RECOVERY_SOURCE", "CR", "2007",
+     "2 income rows of CHF 150.00 for the cost-recovery source CR in 2007: the financial plan counts cost recovery "
+     "from cost_recovery.csv only; book it there, against its product"],
     ["MISSING_OVERHEAD_RATE", "P1", "2007",
      "direct costs of CHF 400.00 and no overhead rate for unit U1 in 2007: the indirect cost is shown as 0.00 and "
      "the full cost is understated"],

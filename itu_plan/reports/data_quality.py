@@ -16,6 +16,10 @@ BUDGET_COST_MISMATCH               VERSION           YEAR    a version whose bud
                                                              the difference
 COST_LINES_ON_CANCELLED_ACTIVITY   VERSION/ACTIVITY          cost lines of a version (any status) on a
                                                              cancelled activity: how many, their total
+INCOME_OF_COST_RECOVERY_SOURCE     FUNDING_SOURCE    YEAR    income.csv rows of a source of kind
+                                                             cost_recovery: the financial plan counts cost
+                                                             recovery from cost_recovery.csv only, so this
+                                                             income shows nowhere
 MISSING_OVERHEAD_RATE              PRODUCT           YEAR    a product with direct costs in a year and no
                                                              overhead rate for its unit and that year: the
                                                              cost-recovery report shows an indirect cost of
@@ -42,6 +46,8 @@ from itu_plan.model import (
     BudgetLine,
     CostLine,
     CostRecoveryEntry,
+    FundingSource,
+    Income,
     OverheadRate,
     PlanVersion,
     Product,
@@ -190,6 +196,32 @@ def missing_overhead_rate(connection: Connection, as_of: dt.date, year: int | No
     return rows
 
 
+def income_of_cost_recovery_source(
+    connection: Connection, as_of: dt.date, year: int | None
+) -> list[tuple[Any, ...]]:
+    """INCOME_OF_COST_RECOVERY_SOURCE, per funding source and year."""
+    income_year = extract("year", Income.date)
+    statement = (
+        select(FundingSource.code, income_year, func.count(), func.sum(Income.amount_centimes))
+        .join(FundingSource, FundingSource.id == Income.funding_source_id)
+        .where(FundingSource.kind == "cost_recovery", Income.date <= as_of)
+        .group_by(FundingSource.code, income_year)
+    )
+    if year is not None:
+        statement = statement.where(Income.date >= dt.date(year, 1, 1), Income.date <= dt.date(year, 12, 31))
+    return [
+        (
+            "INCOME_OF_COST_RECOVERY_SOURCE",
+            source,
+            int(in_year),
+            f"{_lines(int(count), 'income row')} of {describe_chf(int(amount))} for the cost-recovery source "
+            f"{source} in {int(in_year)}: the financial plan counts cost recovery from cost_recovery.csv only; "
+            "book it there, against its product",
+        )
+        for source, in_year, count, amount in connection.execute(statement)
+    ]
+
+
 def budget_cost_mismatch(connection: Connection, version_id: int | None, year: int | None) -> list[tuple[Any, ...]]:
     """BUDGET_COST_MISMATCH, per version and year."""
     totals: dict[tuple[str, int], list[int]] = {}
@@ -234,6 +266,7 @@ def run(connection: Connection, options: Options) -> Table:
         *actuals_outside_dates(connection, as_of, options.year),
         *budget_cost_mismatch(connection, version_id, options.year),
         *cost_lines_on_cancelled(connection, version_id, options.year),
+        *income_of_cost_recovery_source(connection, as_of, options.year),
         *missing_overhead_rate(connection, as_of, options.year),
     ]
     rows.sort(key=lambda r: (r[0], r[1], key_text(r[2])))
