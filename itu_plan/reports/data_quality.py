@@ -196,9 +196,7 @@ def missing_overhead_rate(connection: Connection, as_of: dt.date, year: int | No
     return rows
 
 
-def income_of_cost_recovery_source(
-    connection: Connection, as_of: dt.date, year: int | None
-) -> list[tuple[Any, ...]]:
+def income_of_cost_recovery_source(connection: Connection, as_of: dt.date, year: int | None) -> list[tuple[Any, ...]]:
     """INCOME_OF_COST_RECOVERY_SOURCE, per funding source and year."""
     income_year = extract("year", Income.date)
     statement = (
