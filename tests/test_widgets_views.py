@@ -445,6 +445,12 @@ def test_the_share_of_time_elapsed_stands_beside_every_execution_rate(app: widge
     assert note.elapsed == "0.4959" and "with <b>49.6 %</b> of 2007 elapsed at 2007-06-30" in note.text.value
     assert {r[at] for r in _cells(table.body.value)[1]} == {"49.6 %"}
     assert note.banner.message == table.banner.message == ""
+    # the execution-rate card says it too (the Council report and the home page show only the card)
+    assert 'data-elapsed="0.4959"' in cards.cards.value
+    assert "49.6 % of 2007 elapsed at 2007-06-30" in cards.cards.value
+    bar.year = None
+    assert 'data-elapsed="0.7479"' in cards.cards.value
+    assert "74.8 % of 2006-2007 elapsed at 2007-06-30" in cards.cards.value
 
 
 def test_units_and_objectives_are_named_beside_their_codes(app: widgets.App) -> None:

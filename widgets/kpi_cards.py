@@ -39,6 +39,8 @@ class Headline:
     note: str = ""
     #: "low" when a small value is good news (warnings), "high" when a large one is
     good: str = ""
+    #: read against time: the card says the share of the period elapsed at as-of
+    against_time: bool = False
 
     def compute(self, frame: pd.DataFrame) -> Decimal | int | None:
         for column, value in self.where.items():
@@ -61,7 +63,13 @@ HEADLINES: dict[str, Headline] = {
     "actual": Headline("Actual", "budget-vs-actual", "sum", "actual", note="expenditure to the as-of date"),
     "variance": Headline("Unspent budget", "budget-vs-actual", "sum", "variance", note="budget minus actual"),
     "execution_rate": Headline(
-        "Execution rate", "budget-vs-actual", "ratio", "actual/budget", "ratio", note="actual / budget"
+        "Execution rate",
+        "budget-vs-actual",
+        "ratio",
+        "actual/budget",
+        "ratio",
+        note="actual / budget",
+        against_time=True,
     ),
     "warnings": Headline("Early warnings", "warnings", "count", kind="int", note="all severities", good="low"),
     "high_warnings": Headline(
@@ -331,6 +339,13 @@ class KpiCards(Composite):
             note = headline.note
             if len(years) > 1 and headline.aggregate != "count":
                 note = f"{note} · {years[0]}–{years[-1]}" if note else f"{years[0]}–{years[-1]}"
+            elapsed = self.filters.elapsed_share() if headline.against_time else None
+            if elapsed is not None:
+                version = self.filters.version_info
+                span = str(self.filters.year) if self.filters.year is not None else version.period if version else ""
+                share = fmt.share(elapsed)
+                note = f"{note} · {fmt.percent(share)} of {span} elapsed at {self.app.as_of.isoformat()}"
+                attributes += f' data-elapsed="{fmt.exact(share, "ratio")}"'
             out.append(
                 f'<div class="itu-kpi{tone}"{attributes}>'
                 f'<div class="itu-kpi-label">{html.escape(headline.label)}</div>'
