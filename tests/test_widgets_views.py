@@ -118,7 +118,7 @@ def test_kpi_cards_equal_the_reports_and_follow_the_filters(demo_url: str) -> No
 def test_every_headline_figure_computes_on_the_demo(app: widgets.App) -> None:
     cards = widgets.KpiCards(app, widgets.FilterBar(app), list(HEADLINES))
     assert cards.banner.message == ""
-    assert cards.values["women_share"] == "0.3592" and cards.values["agreements"] == "12"
+    assert cards.values["women_share"] == "0.3822" and cards.values["agreements"] == "12"
     assert cards.values["recovery_rate"] and cards.values["plan_cost"].endswith(".00")
 
 
