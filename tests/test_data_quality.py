@@ -29,6 +29,7 @@ from itu_plan import Workspace
 from itu_plan.bundle import import_bundle
 from itu_plan.cli import main
 from itu_plan.model import Activity, Actual
+from tests.bundles import load_bundle, write_bundle
 
 BUNDLE = {
     "units.csv": "code,name,parent_code\nU1,Unit one,\nU2,Unit two,\n",
@@ -86,17 +87,9 @@ EVERYTHING = [
 ]  # fmt: skip
 
 
-def write(folder: Path, files: dict[str, str]) -> Path:
-    folder.mkdir(exist_ok=True)
-    for name, text in files.items():
-        (folder / name).write_text(text)
-    return folder
-
-
 @pytest.fixture
 def ws(workspace: Workspace, tmp_path: Path) -> Workspace:
-    import_bundle(workspace, write(tmp_path / "bundle", BUNDLE))
-    return workspace
+    return load_bundle(workspace, tmp_path / "bundle", BUNDLE)
 
 
 def report_csv(ws: Workspace, capsys: pytest.CaptureFixture[str], *args: str) -> list[list[str]]:
@@ -158,7 +151,7 @@ def test_a_clean_workspace_has_no_findings(workspace: Workspace, tmp_path: Path)
     clean["products.csv"] = "code,name,unit_code,kind\nP1,Handbook,U1,publication\n"
     clean["overhead_rates.csv"] = "unit_code,year,rate\nU1,2006,0\n"  # a rate of 0 is a rate
     clean["cost_recovery.csv"] = "reference,date,product_code,type,amount,quantity\nC1,2006-02-01,P1,direct_cost,9,\n"
-    import_bundle(workspace, write(tmp_path / "clean", clean))
+    import_bundle(workspace, write_bundle(tmp_path / "clean", clean))
     frame = workspace.report("data-quality")
     assert list(frame.columns) == ["check", "subject", "year", "detail"] and frame.empty
 

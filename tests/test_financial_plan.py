@@ -4,17 +4,15 @@ whose figures are worked out by hand in the comments, on SQLite and PostgreSQL."
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from pathlib import Path
 
 import pytest
 
 from itu_plan import Workspace
-from itu_plan.bundle import import_bundle
 from itu_plan.cli import main
 from itu_plan.reports import financial_plan, make_options
+from tests.bundles import load_bundle, report_rows
 
 BUNDLE = {
     "units.csv": "code,name,parent_code\nU1,Unit one,\n",
@@ -105,17 +103,11 @@ Y2007 = [
 
 @pytest.fixture
 def plan(workspace: Workspace, tmp_path: Path) -> Workspace:
-    folder = tmp_path / "bundle"
-    folder.mkdir()
-    for name, text in BUNDLE.items():
-        (folder / name).write_text(text)
-    import_bundle(workspace, folder)
-    return workspace
+    return load_bundle(workspace, tmp_path / "bundle", BUNDLE)
 
 
 def report(ws: Workspace, capsys: pytest.CaptureFixture[str], *args: str) -> list[list[str]]:
-    assert main(["--db", ws.url, "report", "financial-plan", *args, "--format", "csv"]) == 0
-    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    rows = report_rows(ws, capsys, "financial-plan", *args)
     assert rows[0] == HEADER
     return rows[1:]
 

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from itu_plan import ValidationError, Workspace, kpis
 from itu_plan.bundle import import_bundle
 from itu_plan.model import Kpi, Measurement, Setting
+from tests.bundles import load_bundle, write_bundle
 
 BUNDLE = {
     "units.csv": "code,name,parent_code\nU1,Unit one,\nU2,Unit two,\n",
@@ -73,17 +74,9 @@ FORMULA_OF = {"K-EXEC": "execution_rate", "K-RECRUIT": "recruitment_days", "K-WO
               "K-CR": "cost_recovery_rate"}  # fmt: skip
 
 
-def write(folder: Path, files: dict[str, str]) -> Path:
-    folder.mkdir(exist_ok=True)
-    for name, text in files.items():
-        (folder / name).write_text(text)
-    return folder
-
-
 @pytest.fixture
 def ws(workspace: Workspace, tmp_path: Path) -> Workspace:
-    import_bundle(workspace, write(tmp_path / "bundle", BUNDLE))
-    return workspace
+    return load_bundle(workspace, tmp_path / "bundle", BUNDLE)
 
 
 def series(ws: Workspace, as_of: dt.date) -> dict[str, list[tuple[dt.date, float]]]:
@@ -176,7 +169,7 @@ def test_readings_say_where_a_value_comes_from(ws: Workspace) -> None:
 
 
 def test_a_measurement_of_a_computed_kpi_in_the_workspace_is_a_problem(ws: Workspace, tmp_path: Path) -> None:
-    later = write(tmp_path / "later", {"measurements.csv": "kpi_code,date,value\nK-MEASURED,2007-03-31,8\n"
+    later = write_bundle(tmp_path / "later", {"measurements.csv": "kpi_code,date,value\nK-MEASURED,2007-03-31,8\n"
                                                            "K-EXEC,2006-12-31,97\n"})  # fmt: skip
     with pytest.raises(ValidationError) as refused:
         import_bundle(ws, later)
@@ -188,7 +181,7 @@ def test_a_measurement_of_a_computed_kpi_in_the_workspace_is_a_problem(ws: Works
 def test_a_measurement_of_a_computed_kpi_in_the_same_bundle_is_a_problem(workspace: Workspace, tmp_path: Path) -> None:
     same = dict(BUNDLE, **{"measurements.csv": "kpi_code,date,value\nK-MEASURED,2006-06-30,5\nK-CR,2006-06-30,90\n"})
     with pytest.raises(ValidationError) as refused:
-        import_bundle(workspace, write(tmp_path / "same", same))
+        import_bundle(workspace, write_bundle(tmp_path / "same", same))
     assert refused.value.lines() == [
         "measurements.csv:3:kpi_code: K-CR is computed from the workspace (cost_recovery_rate); it takes no measurements"
     ]

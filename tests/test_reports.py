@@ -9,8 +9,6 @@ direction is down, a member without a region.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -18,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from itu_plan import Workspace
-from itu_plan.bundle import import_bundle
 from itu_plan.cli import main
+from tests.bundles import load_bundle, report_rows
 
 BUNDLE = {
     "units.csv": "code,name,parent_code\nU1,Unit one,\nU2,Unit two,\n",
@@ -78,17 +76,10 @@ BUNDLE = {
 
 @pytest.fixture
 def small(workspace: Workspace, tmp_path: Path) -> Workspace:
-    folder = tmp_path / "bundle"
-    folder.mkdir()
-    for name, text in BUNDLE.items():
-        (folder / name).write_text(text)
-    import_bundle(workspace, folder)
-    return workspace
+    return load_bundle(workspace, tmp_path / "bundle", BUNDLE)
 
 
-def report_csv(ws: Workspace, capsys: pytest.CaptureFixture[str], *args: str) -> list[list[str]]:
-    assert main(["--db", ws.url, "report", *args, "--format", "csv"]) == 0
-    return list(csv.reader(io.StringIO(capsys.readouterr().out)))
+report_csv = report_rows
 
 
 def test_plan_costs(small: Workspace, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy import insert, update
 
 from itu_plan import Workspace
-from itu_plan.bundle import import_bundle
 from itu_plan.cli import main
 from itu_plan.model import PlanVersion, Setting
 from itu_plan.reports import budget_vs_actual, cost_recovery
 from itu_plan.reports.output import to_table
+from tests.bundles import load_bundle
 
 AS_OF = "2007-06-30"  # the date the workspace's data runs to
 EVE = "2007-06-29"  # the day before: the boundary of most tests
@@ -83,11 +83,7 @@ BVA = ["year", "unit_code", "objective_code", "budget", "actual", "variance", "e
 @pytest.fixture
 def dated(workspace: Workspace, tmp_path: Path) -> Workspace:
     """The bundle imported, with the workspace's as-of date set to AS_OF."""
-    folder = tmp_path / "bundle"
-    folder.mkdir()
-    for name, text in BUNDLE.items():
-        (folder / name).write_text(text)
-    import_bundle(workspace, folder)
+    load_bundle(workspace, tmp_path / "bundle", BUNDLE)
     with workspace.engine.begin() as connection:
         connection.execute(insert(Setting).values(key="as_of", value=AS_OF))
     return workspace

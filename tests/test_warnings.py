@@ -7,18 +7,15 @@ The version ``2006-2007 approved`` covers 2006 and 2007. Most checks are as of
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from pathlib import Path
 
 import pytest
 
 from itu_plan import Workspace, catalog
-from itu_plan.bundle import import_bundle
-from itu_plan.cli import main
 from itu_plan.reports import warnings as warnings_module
 from itu_plan.reports.warnings import EarlyWarning
+from tests.bundles import load_bundle, report_rows
 
 BUNDLE = {
     "units.csv": "code,name,parent_code\nU1,Unit one,\nU2,Unit two,\nU3,Unit three,\n",
@@ -78,17 +75,11 @@ BUNDLE = {
 
 @pytest.fixture
 def plan(workspace: Workspace, tmp_path: Path) -> Workspace:
-    folder = tmp_path / "bundle"
-    folder.mkdir()
-    for name, text in BUNDLE.items():
-        (folder / name).write_text(text)
-    import_bundle(workspace, folder)
-    return workspace
+    return load_bundle(workspace, tmp_path / "bundle", BUNDLE)
 
 
 def rows(ws: Workspace, capsys: pytest.CaptureFixture[str], *args: str) -> list[list[str]]:
-    assert main(["--db", ws.url, "report", "warnings", *args, "--format", "csv"]) == 0
-    return list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    return report_rows(ws, capsys, "warnings", *args)
 
 
 def of(ws: Workspace, rule: str, as_of: str, **options: object) -> list[str]:
