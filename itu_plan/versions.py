@@ -202,72 +202,8 @@ def copy_version(session: Session, who: Actor, source: str, new_name: str) -> Pl
             event.username if event else None,
             audit.utc(event.at) if event else None,
         ) from None
-    session.execute(
-        insert(CostLine).from_select(
-            [
-                "version_id",
-                "activity_id",
-                "year",
-                "category",
-                "grade",
-                "work_months_e2",
-                "amount_centimes",
-                "funding_source_id",
-                "row_version",
-            ],
-            select(
-                literal(copy.id),
-                CostLine.activity_id,
-                CostLine.year,
-                CostLine.category,
-                CostLine.grade,
-                CostLine.work_months_e2,
-                CostLine.amount_centimes,
-                CostLine.funding_source_id,
-                literal(1),
-            )
-            .where(CostLine.version_id == original.id)
-            .order_by(CostLine.id),
-        )
-    )
-    session.execute(
-        insert(BudgetLine).from_select(
-            [
-                "version_id",
-                "unit_id",
-                "objective_id",
-                "year",
-                "category",
-                "amount_centimes",
-                "row_version",
-            ],
-            select(
-                literal(copy.id),
-                BudgetLine.unit_id,
-                BudgetLine.objective_id,
-                BudgetLine.year,
-                BudgetLine.category,
-                BudgetLine.amount_centimes,
-                literal(1),
-            )
-            .where(BudgetLine.version_id == original.id)
-            .order_by(BudgetLine.id),
-        )
-    )
-    session.execute(
-        insert(IncomeBudget).from_select(
-            ["version_id", "year", "funding_source_id", "amount_centimes", "row_version"],
-            select(
-                literal(copy.id),
-                IncomeBudget.year,
-                IncomeBudget.funding_source_id,
-                IncomeBudget.amount_centimes,
-                literal(1),
-            )
-            .where(IncomeBudget.version_id == original.id)
-            .order_by(IncomeBudget.id),
-        )
-    )
+    for model in (CostLine, BudgetLine, IncomeBudget):
+        _copy_lines(session, model, original.id, copy.id)
     summary = _summary(session, copy)
     audit.record(
         session,
@@ -285,6 +221,22 @@ def copy_version(session: Session, who: Actor, source: str, new_name: str) -> Pl
         },
     )
     return copy
+
+
+def _copy_lines(
+    session: Session, model: type[CostLine] | type[BudgetLine] | type[IncomeBudget], source_id: int, copy_id: int
+) -> None:
+    """Copy the lines of one kind of version ``source_id`` into version ``copy_id``, in one statement."""
+    table = model.__table__
+    columns = [c.name for c in table.columns if c.name not in ("id", "version_id", "row_version")]
+    session.execute(
+        insert(model).from_select(
+            ["version_id", *columns, "row_version"],
+            select(literal(copy_id), *(table.c[c] for c in columns), literal(1))
+            .where(table.c.version_id == source_id)
+            .order_by(table.c.id),
+        )
+    )
 
 
 def _summary(session: Session, version: PlanVersion) -> VersionSummary:
