@@ -6,9 +6,9 @@ found, with the figures. Each check is one GROUP BY in the database.
 =================================  ================  ======  ==============================================
 check                              subject           year    finds
 =================================  ================  ======  ==============================================
-ACTUALS_ON_CANCELLED_ACTIVITY      ACTIVITY                  actuals booked on an activity whose status is
+ACTUALS_ON_CANCELLED_ACTIVITY      ACTIVITY          YEAR    actuals booked on an activity whose status is
                                                              cancelled: how many, their total
-ACTUALS_OUTSIDE_ACTIVITY_DATES     ACTIVITY                  actuals dated before the activity's start_date
+ACTUALS_OUTSIDE_ACTIVITY_DATES     ACTIVITY          YEAR    actuals dated before the activity's start_date
                                                              or after its end_date: how many, their total,
                                                              the first and last such date
 BUDGET_COST_MISMATCH               VERSION           YEAR    a version whose budget lines and cost lines
@@ -99,34 +99,37 @@ def _actual_dates(as_of: dt.date, year: int | None) -> list[ColumnElement[bool]]
 
 
 def actuals_on_cancelled(connection: Connection, as_of: dt.date, year: int | None) -> list[tuple[Any, ...]]:
-    """ACTUALS_ON_CANCELLED_ACTIVITY, per activity."""
+    """ACTUALS_ON_CANCELLED_ACTIVITY, per activity and year of the actuals."""
+    actual_year = extract("year", Actual.date)
     statement = (
-        select(Activity.code, func.count(), func.sum(Actual.amount_centimes))
+        select(Activity.code, actual_year, func.count(), func.sum(Actual.amount_centimes))
         .select_from(Actual)
         .join(Activity, Activity.id == Actual.activity_id)
         .where(Activity.status == CANCELLED)
-        .group_by(Activity.code)
+        .group_by(Activity.code, actual_year)
     )
     return [
         (
             "ACTUALS_ON_CANCELLED_ACTIVITY",
             activity,
-            None,
+            int(in_year),
             f"{_lines(count, 'actual')} of {describe_chf(int(amount))} booked on the cancelled activity {activity}",
         )
-        for activity, count, amount in connection.execute(statement.where(*_actual_dates(as_of, year)))
+        for activity, in_year, count, amount in connection.execute(statement.where(*_actual_dates(as_of, year)))
     ]
 
 
 def actuals_outside_dates(connection: Connection, as_of: dt.date, year: int | None) -> list[tuple[Any, ...]]:
-    """ACTUALS_OUTSIDE_ACTIVITY_DATES, per activity."""
+    """ACTUALS_OUTSIDE_ACTIVITY_DATES, per activity and year of the actuals."""
     outside = or_(
         and_(Activity.start_date.is_not(None), Actual.date < Activity.start_date),
         and_(Activity.end_date.is_not(None), Actual.date > Activity.end_date),
     )
+    actual_year = extract("year", Actual.date)
     statement = (
         select(
             Activity.code,
+            actual_year,
             Activity.start_date,
             Activity.end_date,
             func.count(),
@@ -137,10 +140,10 @@ def actuals_outside_dates(connection: Connection, as_of: dt.date, year: int | No
         .select_from(Actual)
         .join(Activity, Activity.id == Actual.activity_id)
         .where(outside)
-        .group_by(Activity.code, Activity.start_date, Activity.end_date)
+        .group_by(Activity.code, actual_year, Activity.start_date, Activity.end_date)
     )
     rows = []
-    for activity, start, end, count, amount, first, last in connection.execute(
+    for activity, in_year, start, end, count, amount, first, last in connection.execute(
         statement.where(*_actual_dates(as_of, year))
     ):
         runs = f"from {start or 'any date'} to {end or 'any date'}"
@@ -149,7 +152,7 @@ def actuals_outside_dates(connection: Connection, as_of: dt.date, year: int | No
             (
                 "ACTUALS_OUTSIDE_ACTIVITY_DATES",
                 activity,
-                None,
+                int(in_year),
                 f"{_lines(count, 'actual')} of {describe_chf(int(amount))} dated {dates}, "
                 f"outside activity {activity}, which runs {runs}",
             )
