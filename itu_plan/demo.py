@@ -6,8 +6,9 @@ with :mod:`itu_plan.bulk` in a single transaction, with explicit ids in a fixed
 order. The plan holds together the way a finance officer would check it:
 
 - every activity sits under an objective of its own Sector (ITU-R for BR, ITU-T
-  for TSB, ITU-D for BDT, the secretariat's for GS); the sector objectives sit
-  below the secretariat's, so costs roll up through the hierarchy;
+  for TSB, ITU-D for BDT, the secretariat's for GS); each Sector's objectives sit
+  below its root objective (``ITU-R``, ``ITU-T``, ``ITU-D``), so costs roll up
+  through the hierarchy to the Sector;
 - two approved biennia, 2004-2005 and 2006-2007, each with its cost lines, budget
   lines (the cost lines summed) and income budget, and with actuals, income and
   contributions received (a little below what was assessed: arrears) in every
@@ -77,9 +78,9 @@ UNITS = [
     ("TSB-SGD", "Study Groups Department", "TSB"),
     ("TSB-TPD", "Technical Policy Department", "TSB"),
     ("TSB-OAD", "Operations and Administration Department", "TSB"),
-    ("BDT-PKM", "Policies, Strategies and Finance Department", "BDT"),
-    ("BDT-ISA", "Infrastructure, Enabling Environment and e-Applications Department", "BDT"),
-    ("BDT-PRJ", "Projects and Knowledge Management Department", "BDT"),
+    ("BDT-PKM", "Policies and Knowledge Management Department", "BDT"),
+    ("BDT-ISA", "Infrastructure, Services and e-Applications Department", "BDT"),
+    ("BDT-PRJ", "Projects and Special Programmes Department", "BDT"),
     ("BDT-AFR", "Regional Office for Africa (Addis Ababa)", "BDT"),
     ("BDT-AMS", "Regional Office for the Americas (Brasilia)", "BDT"),
     ("BDT-ARB", "Regional Office for the Arab States (Cairo)", "BDT"),
@@ -103,18 +104,25 @@ SECRETARIAT_OBJECTIVES = [
     "Promote the Union and its work",
     "Act as depositary of cooperative international arrangements",
 ]
-#: The Sectors' objectives, each below the secretariat objective it serves: services to
-#: the membership (S-08), efficiency (S-06), new technologies (S-07), cooperation (S-13).
+#: Each Sector's root objective (code, title, bureau): the Sector's objectives sit below it,
+#: as the secretariat's fifteen S-xx objectives are the General Secretariat's.
+SECTOR_ROOTS = [
+    ("ITU-R", "Radiocommunication Sector", "BR"),
+    ("ITU-T", "Telecommunication Standardization Sector", "TSB"),
+    ("ITU-D", "Telecommunication Development Sector", "BDT"),
+]
+#: The Sectors' objectives (code, title, parent, bureau), each below its Sector's root:
+#: the leaves the bureaux' activities sit under.
 SECTOR_OBJECTIVES = [
-    ("ITU-R.1", "Efficient and equitable use of the spectrum and satellite orbits", "S-08", "BR"),
-    ("ITU-R.2", "Timely processing of notices and filings for frequency assignments", "S-06", "BR"),
-    ("ITU-R.3", "Radio Regulations and Recommendations kept current", "S-08", "BR"),
-    ("ITU-T.1", "Timely, market-relevant international standards", "S-08", "TSB"),
-    ("ITU-T.2", "Participation of developing countries in standardization", "S-13", "TSB"),
-    ("ITU-T.3", "Numbering, naming and addressing resources managed well", "S-06", "TSB"),
-    ("ITU-D.1", "Policy and regulatory reform in developing countries", "S-08", "BDT"),
-    ("ITU-D.2", "Infrastructure and e-applications for development", "S-07", "BDT"),
-    ("ITU-D.3", "Human capacity, least developed countries and emergency telecommunications", "S-13", "BDT"),
+    ("ITU-R.1", "Efficient and equitable use of the spectrum and satellite orbits", "ITU-R", "BR"),
+    ("ITU-R.2", "Timely processing of notices and filings for frequency assignments", "ITU-R", "BR"),
+    ("ITU-R.3", "Radio Regulations and Recommendations kept current", "ITU-R", "BR"),
+    ("ITU-T.1", "Timely, market-relevant international standards", "ITU-T", "TSB"),
+    ("ITU-T.2", "Participation of developing countries in standardization", "ITU-T", "TSB"),
+    ("ITU-T.3", "Numbering, naming and addressing resources managed well", "ITU-T", "TSB"),
+    ("ITU-D.1", "Policy and regulatory reform in developing countries", "ITU-D", "BDT"),
+    ("ITU-D.2", "Infrastructure and e-applications for development", "ITU-D", "BDT"),
+    ("ITU-D.3", "Human capacity, least developed countries and emergency telecommunications", "ITU-D", "BDT"),
 ]
 #: The prefix of the objectives each bureau's units work under (GS: the secretariat's).
 SECTOR_OF = {"GS": "S-", "BR": "ITU-R.", "TSB": "ITU-T.", "BDT": "ITU-D."}
@@ -250,8 +258,17 @@ PINNED_ACTIVITIES = {
 }
 #: The share of a year's cost lines spent to the as-of date, where it is not the usual
 #: under-spending: two overspends in 2006 (OVERSPEND; spent in the first eight months, so
-#: that PROJECTED_OVERSPEND saw them coming at 2006-06-30), two lines spending fast in the
-#: first half of 2007 (PROJECTED_OVERSPEND), one overspend in 2005 (previous biennium).
+#: that PROJECTED_OVERSPEND saw them coming), two lines spending fast in the first half of
+#: 2007 (PROJECTED_OVERSPEND), one overspend in 2005 (previous biennium). Every other line
+#: spends evenly, in arrears, below its budget's pace, so that at each quarter end (with the
+#: approved version covering its year) these are all the spending warnings there are:
+#:
+#: - 2004: none;
+#: - 2005-03-31, 2005-06-30: PROJECTED_OVERSPEND GS-CPD/S-06/2005;
+#: - 2005-09-30, 2005-12-31: OVERSPEND GS-CPD/S-06/2005;
+#: - 2006-03-31, 2006-06-30: PROJECTED_OVERSPEND BDT-AFR/ITU-D.3/2006 and BR-TSD/ITU-R.1/2006;
+#: - 2006-09-30 to 2007-06-30: OVERSPEND BDT-AFR/ITU-D.3/2006 and BR-TSD/ITU-R.1/2006;
+#: - 2007-03-31, 2007-06-30: also PROJECTED_OVERSPEND BDT-AFR/ITU-D.3/2007 and BR-SGD/ITU-R.3/2007.
 PLANTED_SPENDING = {
     ("BDT-AFR", "ITU-D.3", 2006): 1.15,  # emergency support after the 2006 floods
     ("BR-TSD", "ITU-R.1", 2006): 1.04,  # RRC-06 ran over
@@ -494,6 +511,17 @@ def _split(rng: random.Random, total: int, parts: int) -> list[int]:
     return amounts
 
 
+def _instalments(rng: random.Random, total: int, parts: int) -> list[int]:
+    """``total`` centimes split into ``parts`` near-equal parts (within 3 %) that sum exactly."""
+    if parts <= 1:
+        return [total]
+    weights = [rng.uniform(0.97, 1.03) for _ in range(parts)]
+    scale = sum(weights)
+    amounts = [int(total * w / scale) for w in weights]
+    amounts[-1] += total - sum(amounts)
+    return amounts
+
+
 def _date_in(rng: random.Random, year: int) -> dt.date:
     """A day of ``year``, any day (callers drop what falls after the as-of date)."""
     start = dt.date(year, 1, 1)
@@ -542,8 +570,11 @@ class DemoBuilder:
         for n, title in enumerate(SECRETARIAT_OBJECTIVES, start=1):
             code = f"S-{n:02d}"
             self.ids["objective"][code] = objectives.add(code, title, None, 1)
-        for code, title, parent, _bureau in SECTOR_OBJECTIVES:
-            self.ids["objective"][code] = objectives.add(code, title, self.ids["objective"][parent], 1)
+        for root, title, _bureau in SECTOR_ROOTS:
+            self.ids["objective"][root] = objectives.add(root, title, None, 1)
+            for code, title, parent, _bureau in SECTOR_OBJECTIVES:
+                if parent == root:
+                    self.ids["objective"][code] = objectives.add(code, title, self.ids["objective"][root], 1)
         sources = self.table("funding_sources", "code", "name", "kind", "row_version")
         for code, name, kind in FUNDING_SOURCES:
             self.ids["source"][code] = sources.add(code, name, kind, 1)
@@ -814,7 +845,8 @@ class DemoBuilder:
     def _actuals(self) -> None:
         """About ``10,000 x scale`` expenditure transactions executing the cost lines of
         the approved version of each year, each on its activity and on a day it runs:
-        most lines under-spent, a few over-spent (:data:`PLANTED_SPENDING`), a few
+        most lines under-spent and spent evenly through the year, a few over-spent or
+        spending fast (:data:`PLANTED_SPENDING`), a few
         reversals, some without an activity; and the :data:`PLANTED_ACTUALS`."""
         rng = self.rng
         actuals = self.table(
@@ -827,7 +859,7 @@ class DemoBuilder:
             for unit in sorted(self.ids["unit"])
             for biennium, bounds in sorted(UNIT_PACE.items())
         }
-        groups = []  # (activity, year, category, source, first day, days, total)
+        groups = []  # (activity, year, category, source, first day, days, total, planted)
         for year in YEARS:
             biennium = (2004, 2005) if year <= 2005 else (2006, 2007)
             for activity_id, line_year, category, _grade, _wm, amount, source in self.lines[EXECUTED_VERSION[year]]:
@@ -846,21 +878,25 @@ class DemoBuilder:
                     share = planted
                     if planted > 1:  # an overspend comes from a crisis early in the year
                         days = days * 2 // 3
-                groups.append((activity, year, category, source, first, days, int(amount * share)))
+                groups.append((activity, year, category, source, first, days, int(amount * share), planted))
         grand = sum(g[6] for g in groups) or 1
         wanted = ACTUALS_PER_SCALE * self.scale
         rows = actuals.rows
         n = 0
-        for activity, year, category, source, first, days, total in groups:
+        for activity, year, category, source, first, days, total, fast in groups:
             total = total // 100 * 100
             count = max(1, round(wanted * total / grand))
             unit = self.ids["unit"][activity.unit]
             objective = self.ids["objective"][activity.objective]
             ref_year = f"FIN-{year}-"
-            for k, amount in enumerate(_split(rng, total, count)):
+            for k, amount in enumerate(_instalments(rng, total, count)):
                 n += 1
-                # spread over the days the activity runs, as spending is: not in lumps
-                date = first + dt.timedelta(days=int((k + rng.random()) * days / count))
+                # near-equal instalments over the days the line is spent on, the k-th of
+                # count in the k-th count-th of them: paid in arrears (at its end, or up to a
+                # week later) so that an ordinary line never runs ahead of its pace on any
+                # date; a planted line spends in advance (at its start), as in a crisis
+                due = k * days // count if fast else -(-(k + 1) * days // count) - 1
+                date = first + dt.timedelta(days=min(days - 1, due + rng.randrange(8)))
                 row: tuple[Any, ...]
                 if rng.random() < 0.02:  # booked to the objective, not to an activity
                     row = (n, f"{ref_year}{n:07d}", date, unit, None, objective, category, amount, source)

@@ -32,7 +32,7 @@ def test_catalog_lists_the_choices(demo_url: str) -> None:
     assert [u.code for u in cat.units if u.depth == 0] == ["BDT", "BR", "GS", "TSB"]
     assert cat.units_below("BDT") >= {"BDT", "BDT-AFR", "BDT-ARB"} and "BR" not in cat.units_below("BDT")
     assert cat.units_below("BDT-AFR") == {"BDT-AFR"}
-    assert len(cat.objectives) == 24
+    assert len(cat.objectives) == 27
     with pytest.raises(NotFound, match="there is no unit 'XYZ'"):
         cat.units_below("XYZ")
     assert (user.role, user.units, user.delegation_limit) == ("manager", ("BDT",), Decimal("500000.00"))

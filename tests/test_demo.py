@@ -156,14 +156,43 @@ def test_reference_data(demo) -> None:  # type: ignore[no-untyped-def]
         assert values[year, "sector_member"] == 318_000_00 // 5
 
 
-def test_sector_objectives_sit_below_the_secretariats(demo) -> None:  # type: ignore[no-untyped-def]
+def test_each_sector_has_a_root_objective_above_its_own(demo) -> None:  # type: ignore[no-untyped-def]
     _ws, s = demo
     objectives = s.scalars(select(Objective)).all()
     secretariat = [o for o in objectives if o.code.startswith("S-")]
     assert len(secretariat) == 15 and all(o.parent is None for o in secretariat)
-    sector = [o for o in objectives if not o.code.startswith("S-")]
-    assert {o.code.split(".")[0] for o in sector} == {"ITU-R", "ITU-T", "ITU-D"}
-    assert all(o.parent is not None and o.parent.code.startswith("S-") for o in sector)
+    roots = {o.code: o.title for o in objectives if o.parent is None and not o.code.startswith("S-")}
+    assert roots == {
+        "ITU-R": "Radiocommunication Sector",
+        "ITU-T": "Telecommunication Standardization Sector",
+        "ITU-D": "Telecommunication Development Sector",
+    }
+    sector = [o for o in objectives if o.parent is not None]
+    assert len(sector) == 9
+    assert all(o.parent is not None and o.code.split(".")[0] == o.parent.code for o in sector)
+    assert not [o for o in objectives if o.parent is not None and o.parent.parent is not None], "two levels"
+
+
+def _in_order(letters: str, text: str) -> bool:
+    found = iter(text)
+    return all(letter in found for letter in letters)
+
+
+def test_unit_names_match_their_codes(demo) -> None:  # type: ignore[no-untyped-def]
+    """A department's code abbreviates its name: the initials of its words, in order,
+    or one word spelt out (PRJ: Projects; TEL: TELECOM)."""
+    _ws, s = demo
+    names = {u.code: u.name for u in s.scalars(select(Unit))}
+    assert names["BDT-PKM"] == "Policies and Knowledge Management Department"
+    assert names["BDT-PRJ"] == "Projects and Special Programmes Department"
+    for code, name in names.items():
+        _bureau, _, department = code.partition("-")
+        if not department or name.startswith("Regional Office"):
+            continue
+        words = [w for w in re.findall(r"[A-Za-z]+", name.replace("e-", "")) if w[0].isupper()]
+        initials = "".join(w[0] for w in words)
+        spelt = any(w[0] == department[0] and _in_order(department, w.upper()) for w in words)
+        assert _in_order(department, initials) or spelt, (code, name)
 
 
 def test_activities_sit_under_objectives_of_their_own_sector(demo, codes) -> None:  # type: ignore[no-untyped-def]
@@ -181,9 +210,10 @@ def test_activities_sit_under_objectives_of_their_own_sector(demo, codes) -> Non
         assert objective.startswith(prefix[codes["unit"][bureau]]), (a.code, objective)
         objectives_of_title[re.sub(r" \(\d{4}(-\d{4})?\)$", "", a.title)].add(objective)
     assert all(len(found) == 1 for found in objectives_of_title.values()), objectives_of_title
-    # every objective has work but S-08, which its sector objectives carry out
+    # every leaf objective has work but S-08 (the Sectors' work for the membership is under
+    # their own objectives); the Sectors' roots carry none of their own
     used = {o for found in objectives_of_title.values() for o in found}
-    assert used == set(codes["objective"].values()) - {"S-08"}
+    assert used == set(codes["objective"].values()) - {"S-08", "ITU-R", "ITU-T", "ITU-D"}
 
 
 def test_versions_and_users(demo) -> None:  # type: ignore[no-untyped-def]
@@ -364,6 +394,49 @@ def test_projected_overspends_warn_early(demo, codes) -> None:  # type: ignore[n
     assert _projected(s, codes, AS_OF) == {("BR-SGD", "ITU-R.3", 2007), ("BDT-AFR", "ITU-D.3", 2007)}
     # the two 2006 overspends were on course at mid-year
     assert _projected(s, codes, MID_2006) == {("BDT-AFR", "ITU-D.3", 2006), ("BR-TSD", "ITU-R.1", 2006)}
+
+
+#: What OVERSPEND and PROJECTED_OVERSPEND say at each quarter end, for the approved version
+#: covering its year: only the planted lines, seen coming (projected) before they overspend.
+QUARTER_END_WARNINGS = {
+    **{dt.date(2004, m, d): set() for m, d in ((3, 31), (6, 30), (9, 30), (12, 31))},
+    dt.date(2005, 3, 31): {("PROJECTED_OVERSPEND", "GS-CPD/S-06/2005")},
+    dt.date(2005, 6, 30): {("PROJECTED_OVERSPEND", "GS-CPD/S-06/2005")},
+    dt.date(2005, 9, 30): {("OVERSPEND", "GS-CPD/S-06/2005")},
+    dt.date(2005, 12, 31): {("OVERSPEND", "GS-CPD/S-06/2005")},
+    **{
+        dt.date(2006, m, d): {("PROJECTED_OVERSPEND", "BDT-AFR/ITU-D.3/2006"), ("PROJECTED_OVERSPEND", "BR-TSD/ITU-R.1/2006")}
+        for m, d in ((3, 31), (6, 30))
+    },
+    **{
+        day: {("OVERSPEND", "BDT-AFR/ITU-D.3/2006"), ("OVERSPEND", "BR-TSD/ITU-R.1/2006")}
+        for day in (dt.date(2006, 9, 30), dt.date(2006, 12, 31))
+    },
+    **{
+        dt.date(2007, m, d): {
+            ("OVERSPEND", "BDT-AFR/ITU-D.3/2006"), ("OVERSPEND", "BR-TSD/ITU-R.1/2006"),
+            ("PROJECTED_OVERSPEND", "BDT-AFR/ITU-D.3/2007"), ("PROJECTED_OVERSPEND", "BR-SGD/ITU-R.3/2007"),
+        }
+        for m, d in ((3, 31), (6, 30))
+    },
+}  # fmt: skip
+
+
+def test_spending_warnings_at_every_quarter_end_are_the_planted_ones(demo) -> None:  # type: ignore[no-untyped-def]
+    """Ordinary lines spend smoothly through the year, so that no quarter end projects
+    them over budget; the planted ones warn early, then overspend."""
+    ws, _s = demo
+    planted = {f"{unit}/{objective}/{year}" for unit, objective, year in PLANTED_SPENDING}
+    for day, expected in QUARTER_END_WARNINGS.items():
+        version = PREVIOUS if day.year <= 2005 else APPROVED
+        table = ws.report("warnings", version=version, as_of=day)
+        found = {
+            (rule, subject)
+            for rule, subject in zip(table["rule"], table["subject"], strict=True)
+            if rule in ("OVERSPEND", "PROJECTED_OVERSPEND")
+        }
+        assert found == expected, (day, version, found ^ expected)
+        assert {subject for _rule, subject in found} <= planted
 
 
 def test_contributions_are_received_with_some_arrears(demo, codes) -> None:  # type: ignore[no-untyped-def]
