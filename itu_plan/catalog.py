@@ -37,6 +37,7 @@ from itu_plan.model import (
     Objective,
     PlanVersion,
     Post,
+    Product,
     Recruitment,
     Unit,
     UnitValue,
@@ -151,6 +152,9 @@ class Catalog:
     as_of: dt.date | None
     _units_below: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
     _objectives_below: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    #: cost-recovered products and KPIs, code -> name (what warnings name beside their codes)
+    products: dict[str, str] = field(default_factory=dict, repr=False)
+    kpis: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def default_version(self) -> str | None:
@@ -188,12 +192,15 @@ class Catalog:
         return {
             "unit_code": {u.code: u.name for u in self.units},
             "objective_code": {o.code: o.name for o in self.objectives},
+            "product_code": dict(self.products),
+            "kpi_code": dict(self.kpis),
         }
 
     def name_of(self, column: str, code: str) -> str | None:
-        """The name of the unit (``column`` ``"unit_code"``) or objective
-        (``"objective_code"``) ``code``: ``"Africa regional office"``; None for a code
-        the workspace does not know or another column."""
+        """The name of the unit (``column`` ``"unit_code"``), objective
+        (``"objective_code"``), product (``"product_code"``) or KPI (``"kpi_code"``)
+        ``code``: ``"Africa regional office"``; None for a code the workspace does not
+        know or another column."""
         return self._names.get(column, {}).get(code)
 
     def named(self, column: str, code: str) -> str:
@@ -219,9 +226,10 @@ class Catalog:
         unit: str | None = None,
         objective: str | None = None,
         year: int | None = None,
+        years: Iterable[int] | None = None,
     ) -> pd.DataFrame:
         """The rows of a report table that belong to ``unit`` (or a unit below it),
-        ``objective`` (or one below it) and ``year``.
+        ``objective`` (or one below it), ``year`` and ``years`` (a version's period, say).
 
         A filter applies only to a table that has its column (``unit_code``,
         ``objective_code``, ``year``); other tables pass through unchanged. The
@@ -232,10 +240,13 @@ class Catalog:
         import pandas as pd
 
         mask = None
+        in_years: set[int] | None = None if years is None else set(years)
+        if year is not None:
+            in_years = {year} & (in_years if in_years is not None else {year})
         filters = (
             ("unit_code", self.units_below(unit) if unit else None),
             ("objective_code", self.objectives_below(objective) if objective else None),
-            ("year", {year} if year is not None else None),
+            ("year", in_years),
         )
         warnings = frame.attrs.get("report") == "warnings"
         if warnings:
@@ -308,7 +319,11 @@ def load(workspace: Workspace) -> Catalog:
             (r[0], r[1], r[2], r[3])
             for r in session.execute(select(Objective.id, Objective.code, Objective.title, Objective.parent_id))
         )
-    return Catalog(versions, years, units, objectives, workspace.as_of, units_below, objectives_below)
+        products = {code: name for code, name in session.execute(select(Product.code, Product.name))}
+        kpi_names = {code: name for code, name in session.execute(select(Kpi.code, Kpi.name))}
+    return Catalog(
+        versions, years, units, objectives, workspace.as_of, units_below, objectives_below, products, kpi_names
+    )
 
 
 def current_user(workspace: Workspace) -> UserInfo:
@@ -416,6 +431,18 @@ def warning_records(frame: pd.DataFrame) -> list[EarlyWarning]:
         return [by_key[rule, subject] for rule, subject in zip(frame["rule"], frame["subject"], strict=True)]
     except KeyError as missing:
         raise NotFound("early warning", " ".join(map(str, missing.args[0]))) from None
+
+
+#: the parts of a warning that have a name, in the order they are said
+NAMED_PARTS = ("unit_code", "objective_code", "product_code", "kpi_code")
+
+
+def warning_names(cat: Catalog, warning: EarlyWarning) -> list[str]:
+    """What a warning is about, each code with its name beside it: ``["BDT-AFR —
+    Africa regional office", "ITU-D.3 — ..."]`` (a code the workspace cannot name
+    is said alone; a vacancy or a year has no name)."""
+    parts = warning.parts
+    return [cat.named(name, str(parts[name])) for name in NAMED_PARTS if parts.get(name) is not None]
 
 
 def records_behind_warning(

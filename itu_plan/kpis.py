@@ -32,6 +32,11 @@ formula                   report              value of year Y as of DATE
 
 An as-of date after the one the workspace's data runs to is taken as that
 date: the reports know nothing later.
+
+Read for a plan version (``version=``, as an app page with a version chosen
+does), the KPIs keep to the version's period: without a year, each shows the
+latest year of the period up to the year of as-of, and an execution rate is
+computed over that version (no value for a year outside its period).
 """
 
 from __future__ import annotations
@@ -63,12 +68,19 @@ SOURCES = {
 #: formula -> the decimals of its value: those the report prints (a ratio's four as a percentage's two)
 PLACES = {"execution_rate": 2, "recruitment_days": 1, "women_share": 2, "cost_recovery_rate": 2}
 
+#: formulas whose value is read against the share of its year elapsed at its date
+AGAINST_TIME = frozenset({"execution_rate"})
+
 Series = list[tuple[dt.date, float]]
 
 
-def values(connection: Connection, as_of: dt.date, *, only: Collection[int] | None = None) -> dict[int, Series]:
+def values(
+    connection: Connection, as_of: dt.date, *, only: Collection[int] | None = None, version: str | None = None
+) -> dict[int, Series]:
     """KPI id -> its values known at the end of ``as_of``, oldest first (KPIs with
-    none are left out). ``only``: just these KPI ids."""
+    none are left out). ``only``: just these KPI ids. ``version``: execution rates
+    over that plan version (of the years of its period only), not over the one
+    :func:`version_for` picks."""
     found: dict[int, Series] = defaultdict(list)
     formulas: dict[int, str | None] = {}
     targets: dict[int, set[int]] = defaultdict(set)
@@ -95,7 +107,7 @@ def values(connection: Connection, as_of: dt.date, *, only: Collection[int] | No
     if formulas:
         known = _known(connection, as_of)
         plan_years = _plan_years(connection)
-        computed = _Computed(connection, known)
+        computed = _Computed(connection, known, version)
         for kpi_id, formula in formulas.items():
             years = sorted(y for y in plan_years | targets[kpi_id] if y <= known.year)
             assert formula is not None  # the query keeps computed KPIs only
@@ -154,14 +166,26 @@ def _versions(connection: Connection) -> list[tuple[str, str, int, int]]:
     return [tuple(row) for row in connection.execute(statement.order_by(PlanVersion.id))]  # type: ignore[misc]
 
 
+def _version(versions: Iterable[tuple[str, str, int, int]], name: str) -> tuple[str, str, int, int]:
+    """The version ``name`` of ``versions`` (``NotFound`` if there is none)."""
+    for found in versions:
+        if found[0] == name:
+            return found
+    from itu_plan.errors import NotFound
+
+    raise NotFound("plan version", name)
+
+
 class _Computed:
     """The values of the formulas for one as-of date, each report read once per year."""
 
-    def __init__(self, connection: Connection, known: dt.date) -> None:
+    def __init__(self, connection: Connection, known: dt.date, version: str | None = None) -> None:
         self.connection = connection
         self.known = known
         self.cache: dict[tuple[str, int], tuple[dt.date, float | None]] = {}
         self.versions = _versions(connection)
+        #: (name, status, first year, last year) of the version execution rates are read over
+        self.version = None if version is None else _version(self.versions, version)
 
     def value(self, formula: str, year: int) -> tuple[dt.date, float | None]:
         """(date, value) of ``formula`` for ``year``; the value is None where undefined."""
@@ -178,7 +202,11 @@ class _Computed:
         return reports.run(self.connection, name, reports.Options(version=version, year=year, as_of=as_of))
 
     def _execution_rate(self, year: int, as_of: dt.date) -> float | None:
-        version = version_for(self.versions, year)
+        if self.version is None:
+            version = version_for(self.versions, year)
+        else:
+            name, _status, first, last = self.version
+            version = name if first <= year <= last else None
         if version is None:
             return None
         table = self._report("budget-vs-actual", version=version, year=year, as_of=as_of)
@@ -226,6 +254,22 @@ class Reading:
     version: str | None = None
 
     @property
+    def read_against_time(self) -> bool:
+        """Whether the value is read against the share of its year elapsed at its date
+        (an execution rate: 50 % spent at mid-year is on course)."""
+        return self.formula in AGAINST_TIME
+
+    @property
+    def elapsed(self) -> Fraction | None:
+        """The share of the value's year elapsed at the end of its ``date`` (1 for an
+        ended year); None without a value."""
+        from itu_plan.reports.common import elapsed_share
+
+        if self.year is None or self.date is None:
+            return None
+        return elapsed_share(self.year, self.year, self.date)
+
+    @property
     def exact(self) -> str:
         """The value as text: as the report prints it for a computed KPI (``93.68``,
         ``212.7``), as measured otherwise; empty without a value."""
@@ -263,9 +307,12 @@ def readings(
     codes: Iterable[str] | None = None,
     computed_only: bool = False,
     year: int | None = None,
+    version: str | None = None,
 ) -> list[Reading]:
     """The KPIs (``codes``, else all; only the computed ones with ``computed_only``) in
-    code order, each with its latest value known at ``as_of`` (of ``year`` if given)."""
+    code order, each with its latest value known at ``as_of`` (of ``year`` if given).
+    With ``version``, without ``year``: the latest value of a year of the version's
+    period; an execution rate is computed over ``version``."""
     statement = select(Kpi.id, Kpi.code, Kpi.name, Kpi.measure, Kpi.direction, Kpi.formula).order_by(Kpi.code)
     wanted = None if codes is None else list(codes)
     if wanted is not None:
@@ -280,27 +327,30 @@ def readings(
 
             raise NotFound("KPI", ", ".join(missing))
     ids = [k.id for k in kpis]
-    series = values(connection, as_of, only=ids)
+    versions = _versions(connection)
+    period = None if version is None else _version(versions, version)[2:]
+    series = values(connection, as_of, only=ids, version=version)
     targets = {
         (kpi_id, y): target
         for kpi_id, y, target in connection.execute(
             select(KpiTarget.kpi_id, KpiTarget.year, KpiTarget.target).where(KpiTarget.kpi_id.in_(ids))
         )
     }
-    versions = _versions(connection)
     found = []
     for kpi in kpis:
-        points = [(d, v) for d, v in series.get(kpi.id, []) if year is None or d.year == year]
+        points = [
+            (d, v)
+            for d, v in series.get(kpi.id, [])
+            if d.year == year or (year is None and (period is None or period[0] <= d.year <= period[1]))
+        ]
         date, value = points[-1] if points else (None, None)
         shown_year = date.year if date is not None else year
         target = targets.get((kpi.id, shown_year)) if shown_year is not None else None
-        version = (
-            version_for(versions, shown_year) if kpi.formula == "execution_rate" and shown_year is not None else None
-        )
+        over = version_for(versions, shown_year) if version is None and shown_year is not None else version
         found.append(
             Reading(
                 kpi.code, kpi.name, kpi.measure, kpi.direction, kpi.formula, as_of, shown_year, date, value, target,
-                version,
+                over if kpi.formula == "execution_rate" else None,
             )
         )  # fmt: skip
     return found
@@ -313,11 +363,12 @@ def read(
     computed_only: bool = False,
     year: int | None = None,
     as_of: dt.date | None = None,
+    version: str | None = None,
 ) -> list[Reading]:
     """:func:`readings` as of ``as_of``, by default the date the reports use (the
-    workspace's as-of date, else today)."""
+    workspace's as-of date, else today); for ``version``'s period if given."""
     from itu_plan.reports.common import Options, effective_as_of
 
     with workspace.engine.connect() as connection:
         date = effective_as_of(connection, Options(as_of=as_of))
-        return readings(connection, date, codes=codes, computed_only=computed_only, year=year)
+        return readings(connection, date, codes=codes, computed_only=computed_only, year=year, version=version)

@@ -105,3 +105,27 @@ def test_static_notebooks_honour_their_parameters(
     figures = headline_figures(html)
     assert figures and all(f["year"] == "2006" and f["unit"] == "BDT" for f in figures)
     assert "Unit: <b>BDT — " in html
+
+
+def _sections(notebook: Any) -> dict[str, str]:
+    """The HTML each markdown section heading (``## Title``) of an executed notebook is followed by."""
+    found: dict[str, str] = {}
+    title = ""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("## "):
+            title = cell.source.splitlines()[0].removeprefix("## ")
+        for output in cell.get("outputs", []):
+            found[title] = found.get(title, "") + output.get("data", {}).get("text/html", "")
+    return found
+
+
+def test_the_cost_recovery_page_says_when_an_overhead_rate_is_missing(
+    demo_copy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    executed = execute(FOLDER / "cost_recovery.ipynb", monkeypatch, demo_copy, "reviewer", static=True)
+    assert problems(executed) == []
+    sections = _sections(executed)
+    # under the statement, and among the products out of balance: its indirect cost of 0.00 is not true
+    statement = sections["The statement"]
+    assert statement.index("MISSING_OVERHEAD_RATE") > statement.index('data-report="cost-recovery"')
+    assert "MISSING_OVERHEAD_RATE" in sections["Products out of balance"]

@@ -57,7 +57,8 @@ def test_a_computed_kpi_card_equals_the_report_and_says_where_it_comes_from(demo
                 .where(Kpi.code == "KPI-EXEC", KpiTarget.year == 2006)
             ).one()
     assert _notes(cards)["kpi:KPI-EXEC"] == (
-        f"computed from the budget-vs-actual report of 2006-2007 approved · 2006, full year · as of {as_of} · "
+        f"computed from the budget-vs-actual report of 2006-2007 approved · 2006, full year, on 2006-12-31 · "
+        f"as of {as_of} · "
         f"target {target:g}"
     )
     mean = sum(recruitment["mean_days"] * recruitment["completed"]) / sum(recruitment["completed"])
@@ -97,3 +98,38 @@ def test_the_data_quality_panel_says_no_findings(workspace: Workspace, tmp_path:
     import_bundle(workspace, folder)
     panel = widgets.DataQualityPanel(widgets.App.open(workspace.url, user="tester"))
     assert panel.count == 0 and "No findings" in panel.static_html() and "<table" not in panel.static_html()
+
+
+def test_computed_kpi_cards_follow_the_chosen_version_and_say_the_date_they_are_valued_at(demo_url: str) -> None:
+    app = widgets.App.open(demo_url, user="reviewer")
+    bar = widgets.FilterBar(app)
+    cards = widgets.KpiCards(app, bar, ["computed_kpis"])
+    as_of = app.as_of  # 2007-06-30: the year in progress is 2007
+    figures = {f["kpi"]: f for f in headline_figures(cards.static_html())}
+    assert figures["KPI-EXEC"]["kpi-version"] == "2006-2007 approved" and figures["KPI-EXEC"]["kpi-year"] == "2007"
+    # read against time: the share of 2007 elapsed at the value's date
+    assert figures["KPI-EXEC"]["elapsed"] == "0.4959"
+    assert f"2007 to {as_of} · 49.6 % of 2007 elapsed" in _notes(cards)["kpi:KPI-EXEC"]
+    assert figures["KPI-RECRUIT"]["elapsed"] == ""  # a mean of days is not read against time
+    assert f"2007, staff in service on {as_of}" in _notes(cards)["kpi:KPI-WOMEN-P"]
+
+    bar.version = "2004-2005 approved"  # the previous biennium: its last year, over that version
+    figures = {f["kpi"]: f for f in headline_figures(cards.static_html())}
+    assert figures["KPI-EXEC"]["kpi-version"] == "2004-2005 approved"
+    assert {f["kpi-year"] for f in figures.values()} == {"2005"}
+    assert {f["date"] for f in figures.values()} == {"2005-12-31"}
+    notes = _notes(cards)
+    assert notes["kpi:KPI-EXEC"].startswith(
+        "computed from the budget-vs-actual report of 2004-2005 approved · 2005, full year, on 2005-12-31 · "
+        f"as of {as_of}"
+    )
+    assert "2005, staff in service on 2005-12-31" in notes["kpi:KPI-WOMEN-P"]
+    for figure in figures.values():  # each value is the report's for that version, year and date
+        assert recompute_kpi(demo_url, figure) == figure["value"], figure
+
+    bar.year = 2004  # a year chosen: that year's value, dated at its last day
+    figures = {f["kpi"]: f for f in headline_figures(cards.static_html())}
+    assert figures["KPI-EXEC"]["kpi-year"] == "2004" and figures["KPI-EXEC"]["date"] == "2004-12-31"
+    assert "2004, full year, on 2004-12-31" in _notes(cards)["kpi:KPI-EXEC"]
+    assert recompute_kpi(demo_url, figures["KPI-EXEC"]) == figures["KPI-EXEC"]["value"]
+    assert cards.banner.message == ""

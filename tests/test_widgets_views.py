@@ -95,7 +95,8 @@ def test_kpi_cards_equal_the_reports_and_follow_the_filters(demo_url: str) -> No
     with Workspace.open(demo_url, user="admin") as ws:
         bva = ws.report("budget-vs-actual")
         plan = ws.report("financial-plan")
-        warnings = ws.report("warnings")
+        # the page is about the version's period: the warnings about its years (or no year)
+        warnings = [w for w in ws.warnings() if w.year is None or w.year in (2006, 2007)]
     budget, actual = _sum(bva, "budget"), _sum(bva, "actual")
     assert cards.values == {
         "budget": f"{budget}",
@@ -500,3 +501,111 @@ def test_staff_recruitments_and_agreements_say_the_date_they_are_counted_at(app:
     agreements = widgets.ReportTable(app, widgets.FilterBar(app, fields=[]), "agreements")
     assert "Agreements signed on or before 2007-06-30, and those not yet signed." in agreements.static_html()
     assert app.report("representation") is app.report("representation", as_of=app.as_of)  # one date for all
+
+
+def _cards(cards: widgets.KpiCards) -> dict[str, tuple[str, str]]:
+    """figure -> (label, note) of each headline card."""
+    found = re.findall(
+        r'data-figure="([^"]+)".*?<div class="itu-kpi-label">([^<]*)</div>.*?<div class="itu-kpi-note">([^<]*)</div>',
+        cards.cards.value,
+    )
+    return {figure: (html.unescape(label), html.unescape(note)) for figure, label, note in found}
+
+
+def test_actual_cards_say_they_run_to_the_as_of_date_and_how_much_of_the_period_has_passed(app: widgets.App) -> None:
+    from tests.widgets_support import headline_figures, recompute
+
+    bar = widgets.FilterBar(app, fields=["version", "year"])  # the Council report's bar
+    actuals = ["actual", "income_received", "expenditure_actual", "balance_actual", "assessed_received"]
+    cards = widgets.KpiCards(app, bar, ["balance", *actuals])
+    shown = _cards(cards)
+    assert shown["balance"][0] == "Planned balance" and "elapsed" not in shown["balance"][1]
+    assert shown["balance_actual"][0] == "Actual balance to 2007-06-30"
+    for name in actuals:  # half of 2007 against the whole 2006-2007 plan: said on every actual card
+        label, note = shown[name]
+        assert label.endswith(" to 2007-06-30") and "74.8 % of 2006-2007 elapsed at 2007-06-30" in note, name
+    figures = {f["figure"]: f for f in headline_figures(cards.cards.value)}
+    assert {figures[name]["elapsed"] for name in actuals} == {"0.7479"} and "elapsed" not in figures["balance"]
+    for figure in figures.values():  # still what `itu-plan report --format csv` gives
+        assert recompute(str(app.workspace.url), figure, app.catalog) == figure["value"], figure
+    bar.year = 2007
+    assert "49.6 % of 2007 elapsed at 2007-06-30" in _cards(cards)["balance_actual"][1]
+    bar.year = None
+    bar.version = "2004-2005 approved"  # a period that has ended: its actuals are the full period's
+    label, note = _cards(cards)["balance_actual"]
+    assert label == "Actual balance" and "100.0 % of 2004-2005 elapsed at 2007-06-30" in note
+    assert cards.banner.message == ""
+
+
+def test_warnings_on_a_version_page_keep_to_its_period_and_agree_with_the_card(app: widgets.App) -> None:
+    from tests.widgets_support import headline_figures, recompute
+
+    bar = widgets.FilterBar(app, fields=["version", "year"])  # the Council report's bar
+    high = widgets.WarningsList(app, bar, severities=["high"])
+    everything = widgets.WarningsList(app, bar)
+    card = widgets.KpiCards(app, bar, ["high_warnings", "warnings"])
+    with Workspace.open(str(app.workspace.url), user="admin") as ws:
+        reported = {w.year for w in ws.warnings(version="2006-2007 approved")}
+    assert reported - {2006, 2007, None}  # the report itself names earlier years (the contract's behaviour)
+    for version, years in (("2006-2007 approved", {2006, 2007}), ("2004-2005 approved", {2004, 2005})):
+        bar.version = version
+        shown = {w.year for w in everything.warnings()}
+        assert shown <= years | {None} and shown & years, version
+        assert None in shown  # a recruitment delay is about no year: it stays
+        period = app.catalog.version(version).period
+        assert f"about {period} (the period of {version}) or no year" in html.unescape(everything.summary.value)
+        assert card.values["high_warnings"] == str(high.count)  # the home page's card and the Council page agree
+        assert card.values["warnings"] == str(everything.count)
+        for figure in headline_figures(card.cards.value):
+            assert figure["period"] == period
+            assert recompute(str(app.workspace.url), figure, app.catalog) == figure["value"], figure
+    # a page with no version to choose (cost recovery) lists every year's
+    unversioned = widgets.WarningsList(app, widgets.FilterBar(app, fields=["year"]))
+    assert {w.year for w in unversioned.warnings()} == reported
+    assert "about any year" in unversioned.summary.value
+    assert high.banner.message == everything.banner.message == card.banner.message == ""
+
+
+def test_warnings_name_the_unit_objective_product_and_kpi_beside_their_codes(app: widgets.App) -> None:
+    cat = app.catalog
+    view = widgets.WarningsList(app, widgets.FilterBar(app, fields=["year"]))
+    shown = view.warnings()
+    body = html.unescape(view.body.value)
+    options = [label for label, _value in view.drill_select.options]
+    said = 0
+    for warning in shown:
+        for column in ("unit_code", "objective_code", "product_code", "kpi_code"):
+            code = warning.parts.get(column)
+            if code is None:
+                continue
+            name = cat.name_of(column, str(code))
+            assert name, (column, code)  # the catalog knows every unit, objective, product and KPI
+            assert f"{code} — {name}" in body
+            assert any(f"{warning.subject} · " in o and f"{code} — {name}" in o for o in options)
+            said += 1
+    rules = {w.rule for w in shown}
+    assert said and {"OVERSPEND", "KPI_OFF_TRACK", "COST_RECOVERY_DEFICIT"} <= rules
+
+
+def test_hr_cards_say_the_date_they_count_at(app: widgets.App) -> None:
+    bar = widgets.FilterBar(app, fields=["year", "unit"])  # the human resources page's bar
+    cards = _cards(widgets.KpiCards(app, bar, ["recruitments", "recruitment_delays", "women_share"]))
+    assert "open at 2007-06-30" in cards["recruitment_delays"][1]
+    assert "in service on 2007-06-30" in cards["women_share"][1]
+    assert "on or before 2007-06-30" in cards["recruitments"][1]
+
+
+def test_an_approved_version_is_described_as_approved_not_as_pending(app: widgets.App) -> None:
+    bar = widgets.FilterBar(app)
+    panel = widgets.ApprovalPanel(app, bar)  # manager.bdt, who may approve within a delegation
+    for version in ("2006-2007 approved", "2004-2005 approved"):
+        bar.version = version
+        text = html.unescape(re.sub(r"<[^>]+>", "", panel.facts.value))
+        assert panel.status == "approved" and f"{version} is approved" in text
+        assert "no decision is pending" in text
+        assert "needs an admin" not in text and "you may approve" not in text, text
+        assert panel.approve.disabled and panel.submit.disabled
+    bar.version = "2006-2007 draft"  # a draft: what approving it would take is still said
+    text = html.unescape(re.sub(r"<[^>]+>", "", panel.facts.value))
+    assert "is a draft" in text and "you may approve" in text
+    assert panel.banner.message == ""

@@ -101,11 +101,14 @@ def recompute(url: str, figure: dict[str, str], cat: Any) -> str:
         with Workspace.open(url, user="admin") as ws:
             named = {(w.rule, w.subject): w.parts for w in ws.warnings(version=figure["version"])}
 
+    first, _, last = figure.get("period", "").partition("-")  # warnings of a version's period (and no year)
+
     def keep(row: dict[str, str]) -> bool:
         if "rule" in row:  # a warning about no year (no unit, no objective) stays
             parts = named[row["rule"], row["subject"]]
             return (
                 (not year or not row["year"] or row["year"] == year)
+                and (not first or not row["year"] or int(first) <= int(row["year"]) <= int(last))
                 and (not unit or parts.get("unit_code", unit) in cat.units_below(unit))
                 and (not objective or parts.get("objective_code", objective) in cat.objectives_below(objective))
             )

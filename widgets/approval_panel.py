@@ -19,9 +19,11 @@ if TYPE_CHECKING:
 STATUS_TEXT = {
     "draft": "a draft: planners may still change it",
     "submitted": "submitted for approval: locked until it is approved",
-    "approved": "approved",
-    "superseded": "superseded by a later approved version",
+    "approved": "approved: the plan in force for {period}; no decision is pending on it",
+    "superseded": "superseded by a later approved version; no decision is pending on it",
 }
+#: The statuses a decision may still be taken on (submitting, approving).
+PENDING = ("draft", "submitted")
 
 
 class ApprovalPanel(Composite):
@@ -73,21 +75,30 @@ class ApprovalPanel(Composite):
         facts = catalog.approval_facts(self.app.workspace, self.version)
         self.status = facts.status
         user = self.app.user
-        text = [f"<b>{html.escape(facts.version)}</b> is {html.escape(STATUS_TEXT.get(facts.status, facts.status))}."]
+        period = cat.version(facts.version).period
+        status = STATUS_TEXT.get(facts.status, facts.status).format(period=period)
+        text = [f"<b>{html.escape(facts.version)}</b> is {html.escape(status)}."]
+        pending = facts.status in PENDING
         if facts.base:
             units = ", ".join(facts.units_touched) or "none"
-            envelope = ": it raises the approved total, so approving it needs an admin" if facts.raises_total else ""
+            envelope = (
+                ": it raises the approved total, so approving it needs an admin"
+                if facts.raises_total and pending
+                else ""
+            )
             text.append(
                 f"Against {html.escape(facts.base)} it changes by CHF {fmt.chf(facts.change)} "
                 "(the sum of the absolute differences of its budget, cost and income budget lines; "
                 f"units touched: {html.escape(units)}). Its budget total is CHF {fmt.chf(facts.budget_total)}, "
                 f"against CHF {fmt.chf(facts.base_budget_total)} in {html.escape(facts.base)}{envelope}."
             )
-        else:
+        elif pending:
             text.append("It is not based on another version, so approving it needs an admin.")
         if facts.submitted_by and facts.status == "submitted":
             text.append(f"Submitted by {html.escape(facts.submitted_by)}; approval takes a second person.")
-        if user.role == "manager":
+        elif facts.submitted_by and facts.status == "approved":
+            text.append(f"It was submitted by {html.escape(facts.submitted_by)} and approved by a second person.")
+        if user.role == "manager" and pending:
             limit = fmt.chf(user.delegation_limit or 0)
             text.append(
                 f"As {html.escape(user.username)} you may approve a change of up to CHF {limit} that touches "

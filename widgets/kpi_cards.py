@@ -7,6 +7,7 @@ import html
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
@@ -19,6 +20,7 @@ from widgets.base import Composite
 if TYPE_CHECKING:
     import pandas as pd
 
+    from itu_plan.catalog import VersionInfo
     from widgets.app import App
     from widgets.filter_bar import FilterBar
 
@@ -28,7 +30,9 @@ class Headline:
     """How a headline figure is computed from one report, so that anyone can check it
     against ``itu-plan report NAME --format csv``: keep the rows matching ``where``,
     then ``sum`` the ``column``, ``count`` the rows, or take the ``ratio`` of the
-    sums of the two columns ``numerator/denominator`` (four decimals, half-even)."""
+    sums of the two columns ``numerator/denominator`` (four decimals, half-even).
+
+    ``label`` and ``note`` may name ``{as_of}``, the date the figure is counted at."""
 
     label: str
     report: str
@@ -41,6 +45,15 @@ class Headline:
     good: str = ""
     #: read against time: the card says the share of the period elapsed at as-of
     against_time: bool = False
+    #: an actual to the as-of date set beside a plan for the whole period: the label
+    #: says "to {as_of}" while the period runs, and the note the share of it elapsed
+    to_date: bool = False
+
+    def label_at(self, as_of: str, elapsed: Fraction | None) -> str:
+        """The label as the card shows it at ``as_of`` (``"Actual balance to 2007-06-30"``
+        while the period runs; the plain label once it has ended)."""
+        label = self.label.format(as_of=as_of)
+        return f"{label} to {as_of}" if self.to_date and (elapsed is None or elapsed < 1) else label
 
     def compute(self, frame: pd.DataFrame) -> Decimal | int | None:
         for column, value in self.where.items():
@@ -60,7 +73,7 @@ class Headline:
 HEADLINES: dict[str, Headline] = {
     "plan_cost": Headline("Planned cost", "plan-costs", "sum", "amount", note="cost lines of the version"),
     "budget": Headline("Budget", "budget-vs-actual", "sum", "budget", note="appropriations of the version"),
-    "actual": Headline("Actual", "budget-vs-actual", "sum", "actual", note="expenditure to the as-of date"),
+    "actual": Headline("Actual", "budget-vs-actual", "sum", "actual", note="expenditure booked", to_date=True),
     "variance": Headline("Unspent budget", "budget-vs-actual", "sum", "variance", note="budget minus actual"),
     "execution_rate": Headline(
         "Execution rate",
@@ -89,7 +102,8 @@ HEADLINES: dict[str, Headline] = {
         "sum",
         "actual",
         where={"line": "total_income"},
-        note="all sources, to the as-of date",
+        note="all sources",
+        to_date=True,
     ),
     "expenditure": Headline(
         "Planned expenditure", "financial-plan", "sum", "plan", where={"line": "expenditure"}, note="cost lines"
@@ -100,7 +114,8 @@ HEADLINES: dict[str, Headline] = {
         "sum",
         "actual",
         where={"line": "expenditure"},
-        note="to the as-of date",
+        note="expenditure booked",
+        to_date=True,
     ),
     "balance": Headline(
         "Planned balance", "financial-plan", "sum", "plan", where={"line": "balance"}, note="income minus expenditure"
@@ -111,7 +126,8 @@ HEADLINES: dict[str, Headline] = {
         "sum",
         "actual",
         where={"line": "balance"},
-        note="received minus spent, to the as-of date",
+        note="received minus spent",
+        to_date=True,
     ),
     "net_balance": Headline(
         "Planned net balance",
@@ -135,7 +151,8 @@ HEADLINES: dict[str, Headline] = {
         "sum",
         "actual",
         where={"line": "assessed_contributions"},
-        note="to the as-of date",
+        note="received",
+        to_date=True,
     ),
     "cr_income": Headline("Cost-recovery income", "cost-recovery", "sum", "income", note="Resolution 91 products"),
     "cr_full_cost": Headline("Full cost", "cost-recovery", "sum", "full_cost", note="direct + indirect"),
@@ -144,7 +161,12 @@ HEADLINES: dict[str, Headline] = {
         "Recovery rate", "cost-recovery", "ratio", "income/full_cost", "ratio", note="income / full cost"
     ),
     "recruitments": Headline(
-        "Recruitments completed", "recruitment", "sum", "completed", "int", note="by entry on duty"
+        "Recruitments completed",
+        "recruitment",
+        "sum",
+        "completed",
+        "int",
+        note="entry on duty on or before {as_of}",
     ),
     "women_share": Headline(
         "Women (P and above)",
@@ -153,7 +175,7 @@ HEADLINES: dict[str, Headline] = {
         "share",
         "ratio",
         where={"dimension": "gender", "category": "F"},
-        note="share of professional staff",
+        note="share of staff at P-1 and above in service on {as_of}",
     ),
     "recruitment_delays": Headline(
         "Delayed recruitments",
@@ -161,12 +183,19 @@ HEADLINES: dict[str, Headline] = {
         "count",
         kind="int",
         where={"rule": "RECRUITMENT_DELAY"},
-        note="open beyond the target",
+        note="open at {as_of}, beyond the target",
         good="low",
     ),
-    "agreements": Headline("Agreements", "agreements", "count", kind="int", note="in the depositary register"),
+    "agreements": Headline(
+        "Agreements", "agreements", "count", kind="int", note="in the depositary register on {as_of}"
+    ),
     "agreements_in_force": Headline(
-        "In force", "agreements", "count", kind="int", where={"status": "in force"}, note="agreements in force"
+        "In force",
+        "agreements",
+        "count",
+        kind="int",
+        where={"status": "in force"},
+        note="agreements in force on {as_of}",
     ),
 }
 
@@ -189,20 +218,40 @@ def kpi_value(reading: kpis.Reading) -> str:
     return f"{shown} %" if reading.measure == "percentage" else shown
 
 
+#: computed KPIs that count a stock at a date (staff in service), not a flow over the year
+AT_A_DATE = {"women_share": "staff in service on"}
+
+
+def kpi_when(reading: kpis.Reading) -> str:
+    """The year and the date a computed KPI's value is valued at: ``2006, full year,
+    on 2006-12-31``; ``2007 to 2007-06-30 · 49.6 % of 2007 elapsed`` (an execution
+    rate is read against the share of its year elapsed); ``2006, staff in service on
+    2006-12-31``."""
+    if reading.date is None or reading.year is None:
+        return f"no value {'in ' + str(reading.year) if reading.year else 'yet'}"
+    if reading.formula in AT_A_DATE:
+        return f"{reading.year}, {AT_A_DATE[reading.formula]} {reading.date}"
+    if reading.year_ended:
+        return f"{reading.year}, full year, on {reading.date}"
+    text = f"{reading.year} to {reading.date}"
+    elapsed = reading.elapsed
+    if reading.read_against_time and elapsed is not None:
+        text += f" · {fmt.percent(fmt.share(elapsed))} of {reading.year} elapsed"
+    return text
+
+
 def kpi_note(reading: kpis.Reading) -> str:
     """Where a KPI's value comes from and when: ``computed from the budget-vs-actual
-    report · 2006, full year · as of 2007-06-30 · target 95``; ``measured on
-    2007-06-30 · as of 2007-06-30 · year-end target 90``."""
+    report of 2006-2007 approved · 2006, full year, on 2006-12-31 · as of 2007-06-30
+    · target 95``; ``measured on 2007-06-30 · as of 2007-06-30 · year-end target 90``."""
     source = reading.source + (f" of {reading.version}" if reading.version else "")
     parts = [source if reading.formula is not None else ""]
     if reading.date is None:
-        parts.append(f"no value {'in ' + str(reading.year) if reading.year else 'yet'}")
+        parts.append(kpi_when(reading))
     elif reading.formula is None:
         parts[0] = f"measured on {reading.date}"
-    elif reading.year_ended:
-        parts.append(f"{reading.year}, full year")
     else:
-        parts.append(f"{reading.year} to {reading.date}")
+        parts.append(kpi_when(reading))
     parts.append(f"as of {reading.as_of}")
     if reading.target is not None:
         parts.append(f"{'target' if reading.year_ended else 'year-end target'} {reading.target:g}")
@@ -215,8 +264,12 @@ class KpiCards(Composite):
     ``figures`` names entries of :data:`HEADLINES`, or KPIs of the workspace:
     ``"kpi:CODE"`` for one, ``"computed_kpis"`` for every computed one. A KPI card
     shows the KPI's latest value known at the reports' as-of date (of the filters'
-    year if one is chosen), says whether it was measured or computed and from which
-    report, and the year, date and target. ``values`` holds the exact figures shown
+    year if one is chosen; else, where the bar offers a version, of the latest year
+    of its period, an execution rate over that version), says whether it was
+    measured or computed and from which report, and the year, the date it is
+    valued at and the target. Where the bar offers a version, warnings are counted
+    for the years of its period (and those about no year), as the warnings list
+    shows them. ``values`` holds the exact figures shown
     (``{"budget": "346633152.74", "kpi:KPI-EXEC": "93.68", ...}``, as CSV prints them).
     """
 
@@ -255,6 +308,9 @@ class KpiCards(Composite):
                 continue
             headline = HEADLINES[name]
             frame = self.filters.report(headline.report)
+            period = self._period()
+            if headline.report == "warnings" and period is not None:
+                frame = self.app.catalog.restrict(frame, years=period.years)
             self._results[name] = headline.compute(frame)
             years = {y for y in frame["year"] if y is not None} if "year" in frame.columns else set()
             self._years[name] = tuple(sorted(years))  # a warning about no year has none
@@ -263,13 +319,24 @@ class KpiCards(Composite):
         self.values = values
         self.cards.value = self._html()
 
+    def _period(self) -> VersionInfo | None:
+        """The version whose period the page is about: the one chosen, where the bar
+        offers a choice (a page without one, cost recovery say, covers every year)."""
+        return self.filters.version_info if "version" in self.filters.fields else None
+
     def _readings(self) -> dict[str, kpis.Reading]:
         """The KPIs the cards show, by figure name (``kpi:CODE``)."""
         codes = [f.removeprefix(KPI_PREFIX) for f in self.figures if f.startswith(KPI_PREFIX)]
         computed = COMPUTED_KPIS in self.figures
         if not codes and not computed:
             return {}
-        found = kpis.read(self.app.workspace, codes=None if computed else codes, year=self.filters.year)
+        period = self._period()
+        found = kpis.read(
+            self.app.workspace,
+            codes=None if computed else codes,
+            year=self.filters.year,
+            version=period.name if period is not None else None,
+        )
         missing = sorted(set(codes) - {r.code for r in found})
         if missing:
             raise NotFound("KPI", ", ".join(missing))
@@ -277,6 +344,7 @@ class KpiCards(Composite):
 
     def _kpi_html(self, figure: str, state: Mapping[str, Any]) -> str:
         reading = self._kpis[figure]
+        elapsed = reading.elapsed if reading.read_against_time else None
         tone = {True: " itu-tone-good", False: " itu-tone-warn", None: ""}[reading.on_track]
         attrs = {
             "data-figure": figure,
@@ -290,6 +358,7 @@ class KpiCards(Composite):
             "data-date": "" if reading.date is None else reading.date.isoformat(),
             "data-as-of": reading.as_of.isoformat(),
             "data-target": "" if reading.target is None else f"{reading.target:g}",
+            "data-elapsed": fmt.exact(fmt.share(elapsed), "ratio") if elapsed is not None else "",
             **{f"data-{k}": "" if v is None else str(v) for k, v in state.items()},
         }
         attributes = "".join(f' {k}="{html.escape(v)}"' for k, v in attrs.items())
@@ -302,6 +371,8 @@ class KpiCards(Composite):
 
     def _html(self) -> str:
         state = self.filters.state()
+        as_of = self.app.as_of.isoformat()
+        period = self._period()
         out = ['<div class="itu-kpis">']
         for name in self._shown:
             if name.startswith(KPI_PREFIX):
@@ -332,23 +403,29 @@ class KpiCards(Composite):
                 "data-where": "&".join(f"{k}={v}" for k, v in headline.where.items()),
                 **{f"data-{k}": "" if v is None else str(v) for k, v in state.items()},
             }
+            counted_in = period if headline.report == "warnings" and period is not None else None
+            if counted_in is not None:  # the years counted: the version's period (and no year)
+                attrs["data-period"] = f"{counted_in.first_year}-{counted_in.last_year}"
             if headline.kind == "money" and value is not None:
                 attrs["title"] = f"CHF {fmt.chf(value)}"
             attributes = "".join(f' {k}="{html.escape(v)}"' for k, v in attrs.items())
             years = self._years.get(name, ())
-            note = headline.note
+            note = headline.note.format(as_of=as_of)
             if len(years) > 1 and headline.aggregate != "count":
                 note = f"{note} · {years[0]}–{years[-1]}" if note else f"{years[0]}–{years[-1]}"
-            elapsed = self.filters.elapsed_share() if headline.against_time else None
+            if counted_in is not None:
+                about = f"about {self.filters.year if self.filters.year is not None else counted_in.period} or no year"
+                note = f"{note} · {about}" if note else about
+            elapsed = self.filters.elapsed_share() if headline.against_time or headline.to_date else None
             if elapsed is not None:
                 version = self.filters.version_info
                 span = str(self.filters.year) if self.filters.year is not None else version.period if version else ""
                 share = fmt.share(elapsed)
-                note = f"{note} · {fmt.percent(share)} of {span} elapsed at {self.app.as_of.isoformat()}"
+                note = f"{note} · {fmt.percent(share)} of {span} elapsed at {as_of}"
                 attributes += f' data-elapsed="{fmt.exact(share, "ratio")}"'
             out.append(
                 f'<div class="itu-kpi{tone}"{attributes}>'
-                f'<div class="itu-kpi-label">{html.escape(headline.label)}</div>'
+                f'<div class="itu-kpi-label">{html.escape(headline.label_at(as_of, elapsed))}</div>'
                 f'<div class="itu-kpi-value">{html.escape(shown)}</div>'
                 f'<div class="itu-kpi-note">{html.escape(note)}</div></div>'
             )

@@ -30,7 +30,10 @@ def _severity(value: str) -> str:
 
 class WarningsList(Composite):
     """The warnings of the filters' version, unit and year (optionally only ``rules``
-    and ``severities``), high severity first, each with the year it is about.
+    and ``severities``), high severity first, each with the year it is about and the
+    names of the unit, objective, product or KPI beside their codes. Where the bar
+    offers a version, only the warnings about a year of its period are listed (and
+    those about no year, a recruitment delay); the note above the list says so.
     Choosing one in ``drill_select`` shows the records behind it, found from the
     warning's structured fields (:func:`itu_plan.catalog.records_behind_warning`:
     the actuals behind an overspend, the product-year, the financial-plan year, the
@@ -93,6 +96,9 @@ class WarningsList(Composite):
 
     def _on_filters(self) -> None:
         frame = self.filters.report("warnings")
+        period = self.filters.version_info if "version" in self.filters.fields else None
+        if period is not None:  # a page about a version shows the warnings of its period
+            frame = self.app.catalog.restrict(frame, years=period.years)
         if self.rules is not None:
             frame = frame[frame["rule"].isin(self.rules)].reset_index(drop=True)
         if self.severities is not None:
@@ -103,19 +109,38 @@ class WarningsList(Composite):
         parts = [f"{_severity(s)} {counts[s]}" for s in SEVERITIES if counts[s]]
         as_of = frame.attrs.get("as_of", "")
         heading = f'<div class="itu-section-title">{html.escape(self.title)}</div>' if self.title else ""
+        if self.filters.year is not None:
+            about = f"about {self.filters.year} or no year"
+        elif period is not None:
+            about = f"about {period.period} (the period of {period.name}) or no year"
+        else:
+            about = "about any year"
         self.summary.value = (
-            f'{heading}<div class="itu-note">{len(frame)} warnings as of {html.escape(str(as_of))}'
+            f'{heading}<div class="itu-note" data-about="{html.escape(about)}">{len(frame)} warnings '
+            f"{html.escape(about)}, as of {html.escape(str(as_of))}"
             f"{': ' + ' '.join(parts) if parts else ''}</div>"
         )
+        records = catalog.warning_records(frame)
+        cat = self.app.catalog
+        names = {x.subject: catalog.warning_names(cat, x) for x in records}
+
+        def subject(value: str) -> str:
+            named = names.get(value) or []
+            said = "".join(f'<div class="itu-note">{html.escape(n)}</div>' for n in named)
+            return f"{html.escape(value)}{said}"
+
         self.body.value = fmt.table_html(
             frame,
-            cell_html={"severity": _severity},
+            cell_html={"severity": _severity, "subject": subject},
             attrs={"data-report": "warnings", "data-rows": str(len(frame))},
             empty="No early warning for this selection.",
         )
-        self._warnings = {f"{x.rule} {x.subject}": x for x in catalog.warning_records(frame)}
+        self._warnings = {f"{x.rule} {x.subject}": x for x in records}
         options: list[tuple[str, Any]] = [("choose a warning", "")]
-        options += [(f"{x.severity} · {x.rule} · {x.subject}", choice) for choice, x in self._warnings.items()]
+        options += [
+            (" · ".join([x.severity, x.rule, x.subject, *names[x.subject]]), choice)
+            for choice, x in self._warnings.items()
+        ]
         keep = self.drill_select.value if any(v == self.drill_select.value for _, v in options) else ""
         self.drill_select.options = options
         self.drill_select.value = keep
