@@ -26,6 +26,7 @@ from itu_plan import access, audit, versions
 from itu_plan.editing import CostLineKey
 from itu_plan.errors import NotFound
 from itu_plan.model import (
+    REGION_NAMES,
     Activity,
     ActualTotal,
     BudgetLine,
@@ -37,6 +38,7 @@ from itu_plan.model import (
     Objective,
     PlanVersion,
     Post,
+    Product,
     Recruitment,
     Unit,
     UnitValue,
@@ -151,6 +153,8 @@ class Catalog:
     as_of: dt.date | None
     _units_below: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
     _objectives_below: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    #: the cost-recovered products' names, by code
+    products: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def default_version(self) -> str | None:
@@ -188,12 +192,15 @@ class Catalog:
         return {
             "unit_code": {u.code: u.name for u in self.units},
             "objective_code": {o.code: o.name for o in self.objectives},
+            "product_code": dict(self.products),
+            "region": dict(REGION_NAMES),
         }
 
     def name_of(self, column: str, code: str) -> str | None:
-        """The name of the unit (``column`` ``"unit_code"``) or objective
-        (``"objective_code"``) ``code``: ``"Africa regional office"``; None for a code
-        the workspace does not know or another column."""
+        """The name of the unit (``column`` ``"unit_code"``), objective
+        (``"objective_code"``), cost-recovered product (``"product_code"``) or region
+        (``"region"``) ``code``: ``"Africa regional office"``; None for a code the
+        workspace does not know or another column."""
         return self._names.get(column, {}).get(code)
 
     def named(self, column: str, code: str) -> str:
@@ -308,7 +315,8 @@ def load(workspace: Workspace) -> Catalog:
             (r[0], r[1], r[2], r[3])
             for r in session.execute(select(Objective.id, Objective.code, Objective.title, Objective.parent_id))
         )
-    return Catalog(versions, years, units, objectives, workspace.as_of, units_below, objectives_below)
+        products = {code: name for code, name in session.execute(select(Product.code, Product.name))}
+    return Catalog(versions, years, units, objectives, workspace.as_of, units_below, objectives_below, products)
 
 
 def current_user(workspace: Workspace) -> UserInfo:
