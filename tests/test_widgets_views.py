@@ -628,3 +628,8 @@ def test_the_total_row_has_the_rate_of_the_totals_and_the_share_elapsed(app: wid
     assert row["Execution"] == rate(table.table()) and row["Year elapsed at 2007-06-30"] == "49.6 %"
     bar.unit = "BDT"
     assert total_row()["Execution"] == rate(table.table())
+    recovery = widgets.ReportTable(app, widgets.FilterBar(app, fields=["year"]), "cost-recovery", totals=["income"])
+    frame = recovery.table()
+    expected = ratio(int(_sum(frame, "income") * 100), int(_sum(frame, "full_cost") * 100))
+    foot = recovery.body.value.split("<tfoot>", 1)[1]
+    assert f'<td class="itu-num">{fmt.percent(expected)}</td></tr></tfoot>' in foot

@@ -40,6 +40,8 @@ AS_OF_NOTES = {
 AS_OF_LABELS = {("representation", "count"): "In service on {as_of}"}
 #: The column shown beside an execution rate: the share of the row's year elapsed at as-of.
 ELAPSED = "year_elapsed"
+#: Ratio columns whose total is the ratio of two totals: (numerator, denominator).
+RATES = {"execution_rate": ("actual", "budget"), "recovery_rate": ("income", "full_cost")}
 
 
 class ReportTable(Composite):
@@ -146,13 +148,18 @@ class ReportTable(Composite):
         return shown
 
     def _total_cells(self, frame: pd.DataFrame) -> dict[str, str]:
-        """The total row's execution rate (sum of actual / sum of budget) and, beside it, the
+        """The total row's rates of the totals (execution: sum of actual / sum of budget;
+        recovery: sum of income / sum of full cost) and, beside the execution rate, the
         share of the chosen period (or year) elapsed at as-of."""
-        if not self.totals or not {"execution_rate", "budget", "actual"} <= set(frame.columns):
+        if not self.totals:
             return {}
-        cells = {"execution_rate": fmt.percent(fmt.rate_of_totals(frame["actual"], frame["budget"]))}
+        cells = {
+            rate: fmt.percent(fmt.rate_of_totals(frame[top], frame[bottom]))
+            for rate, (top, bottom) in RATES.items()
+            if {rate, top, bottom} <= set(frame.columns)
+        }
         elapsed = self.filters.elapsed_share() if self.filters is not None else None
-        if elapsed is not None:
+        if "execution_rate" in cells and elapsed is not None:
             cells[ELAPSED] = fmt.percent(fmt.share(elapsed))
         return cells
 
