@@ -26,6 +26,7 @@ from itu_plan import access, audit, versions
 from itu_plan.editing import CostLineKey
 from itu_plan.errors import NotFound
 from itu_plan.model import (
+    REGION_NAMES,
     Activity,
     ActualTotal,
     BudgetLine,
@@ -194,13 +195,14 @@ class Catalog:
             "objective_code": {o.code: o.name for o in self.objectives},
             "product_code": dict(self.products),
             "kpi_code": dict(self.kpis),
+            "region": dict(REGION_NAMES),
         }
 
     def name_of(self, column: str, code: str) -> str | None:
         """The name of the unit (``column`` ``"unit_code"``), objective
-        (``"objective_code"``), product (``"product_code"``) or KPI (``"kpi_code"``)
-        ``code``: ``"Africa regional office"``; None for a code the workspace does not
-        know or another column."""
+        (``"objective_code"``), cost-recovered product (``"product_code"``), KPI
+        (``"kpi_code"``) or region (``"region"``) ``code``: ``"Africa regional office"``;
+        None for a code the workspace does not know or another column."""
         return self._names.get(column, {}).get(code)
 
     def named(self, column: str, code: str) -> str:

@@ -171,7 +171,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     --set inflation=0.02, --set vacancy_rate=0.05 (nothing is written).
     """
     from itu_plan.reports import make_options
-    from itu_plan.reports.output import FORMATS
+    from itu_plan.reports.common import version_ref
+    from itu_plan.reports.output import FORMATS, notes_text, outside_period, to_table
 
     scenario = {}
     for assignment in args.set or ():
@@ -182,16 +183,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     options = make_options(
         version=args.version, year=args.year, as_of=args.as_of, target_days=args.target_days, scenario=scenario
     )
+    outside = None
     with _open(args) as workspace:
         table = workspace.report_table(args.name, options)
-    sys.stdout.write(FORMATS[args.format](table))
+        if options.year is not None and "version" in table.notes:
+            with workspace.reading() as session:
+                version = version_ref(session.connection(), table.notes["version"])
+            if options.year not in version.years:
+                outside = outside_period(version.name, version.period, options.year)
     if args.format == "table":
-        notes = ", ".join(
-            f"{k}: {v}" for k, v in table.notes.items() if k not in ("by_category", "version", "period", "as_of")
-        )
-        if notes:
-            print(f"({notes})")
-    elif "scenario" in table.notes:
+        sys.stdout.write(to_table(table, year=options.year, empty=outside))
+        for line in notes_text(table):
+            print(line)
+        return 0
+    sys.stdout.write(FORMATS[args.format](table))
+    if outside:
+        print(f"itu-plan: {outside}", file=sys.stderr)
+    if "scenario" in table.notes:
         overridden = ", ".join(f"{k}={v}" for k, v in table.notes["scenario"].items())
         print(f"itu-plan: scenario, drivers overridden: {overridden}", file=sys.stderr)
     return 0

@@ -52,6 +52,14 @@ FUNDING_KINDS = (
 )
 MEMBER_TYPES = ("member_state", "sector_member", "associate", "academia")
 REGIONS = ("A", "B", "C", "D", "E")
+#: The administrative regions of the Member States by name, for people (charts, tables).
+REGION_NAMES = {
+    "A": "Americas",
+    "B": "Western Europe",
+    "C": "Eastern Europe and Northern Asia",
+    "D": "Africa",
+    "E": "Asia and Australasia",
+}
 VERSION_STATUSES = ("draft", "submitted", "approved", "superseded")
 ACTIVITY_STATUSES = ("planned", "ongoing", "completed", "cancelled")
 CATEGORIES = ("staff", "travel", "meetings", "documents", "contractual", "equipment", "other")

@@ -52,6 +52,10 @@ ORDER = (
 #: Bundle files that describe people: never published (aggregates of them are).
 PERSONAL = ("staff.csv", "users.csv")
 TIMESTAMP_MARK = "itu-render-timestamp"
+#: What a page shows when its figures are those of a plan version: its filter bar names
+#: the version (``widgets.FilterBar.static_html``). A page without it is not a report of
+#: a version (cost recovery, human resources, agreements).
+VERSIONED_MARK = "Plan version: <b>"
 
 
 @dataclass
@@ -332,14 +336,15 @@ def render_site(
         f"data as of {as_of or 'not set'}; workspace checksum <code>{checksum[:16]}</code>."
     )
     nav = [("index.html", "Home")] + [(f"{n}.html", titles[n]) for n in names if n != "index"]
+    unversioned = [p.title for p in result.pages if p.name != "index" and p.ok and VERSIONED_MARK not in bodies[p.name]]
     for name in names:
         body = bodies[name]
         if name == "index":
-            body = _front_matter(result, titles, chosen, as_of, checksum, user, stamp, published) + body
+            body = _front_matter(result, chosen, as_of, checksum, user, stamp, published, unversioned) + body
         target = "index.html" if name == "index" else f"{name}.html"
         (folder / target).write_text(page(titles[name], body, nav, footer), encoding="utf-8")
     if "index" not in names:
-        body = _front_matter(result, titles, chosen, as_of, checksum, user, stamp, published)
+        body = _front_matter(result, chosen, as_of, checksum, user, stamp, published, unversioned)
         (folder / "index.html").write_text(page("itu-plan reports", body, nav, footer), encoding="utf-8")
     shutil.copyfile(_plotly_js(), folder / "plotly.min.js")
     (folder / "site.css").write_text(_site_css(), encoding="utf-8")
@@ -349,13 +354,13 @@ def render_site(
 
 def _front_matter(
     result: RenderResult,
-    titles: dict[str, str],
     version: VersionRef,
     as_of: dt.date | None,
     checksum: str,
     user: str,
     stamp: str,
     published: list[str],
+    unversioned: list[str],
 ) -> str:
     items = "".join(
         f'<li><a href="{p.name}.html">{html.escape(p.title)}</a>'
@@ -370,7 +375,7 @@ def _front_matter(
         f'<dt>Plan version</dt><dd class="itu-version">{html.escape(version.name)}</dd>'
         f'<dt>Period</dt><dd class="itu-period">{version.period} ({_years(version)})</dd>'
         f'<dt>Data as of</dt><dd class="itu-as-of">{_as_of_text(as_of)}</dd>'
-        f"<dd>{html.escape(_statement(version, as_of))}</dd>"
+        f'<dd class="itu-statement">{html.escape(_statement(version, as_of, unversioned))}</dd>'
         f"<dt>Rendered</dt><dd>{stamp} by {html.escape(user)}</dd>"
         f'<dt>Workspace checksum</dt><dd><code class="itu-checksum">{checksum}</code></dd>'
         '<dt>Data</dt><dd><a href="data/datapackage.json">the public data package</a> '
@@ -388,13 +393,23 @@ def _as_of_text(as_of: dt.date | None) -> str:
     return as_of.isoformat() if as_of else "not set: the figures are as of the day they were rendered"
 
 
-def _statement(version: VersionRef, as_of: dt.date | None) -> str:
-    """One sentence that says what every figure of the site is."""
-    when = f"the execution data as it stood at the end of {as_of.isoformat()}" if as_of else "the execution data"
-    return (
-        f"Every page reads plan version {version.name}, for its period {version.period}, and {when}: "
-        "nothing dated later is counted."
+def _statement(version: VersionRef, as_of: dt.date | None, unversioned: list[str]) -> str:
+    """What the figures of the site are: plan figures of the version for its period,
+    execution data to the as-of date, and the pages that are no report of the version."""
+    when = f"as they stood at the end of {as_of.isoformat()}" if as_of else "as they stood when rendered"
+    said = (
+        f"Plan figures (budgets, cost lines, the financial plan's plan column) are those of plan version "
+        f"{version.name}, for its period {version.period}; execution data (actual expenditure, income and "
+        f"contributions received, recruitments, staff, agreements) are {when}: nothing dated later is counted."
     )
+    if unversioned:
+        pages = ", ".join(unversioned)
+        verb = "is" if len(unversioned) == 1 else "are"
+        said += (
+            f" {pages} {verb} not tied to the version: {'it shows' if len(unversioned) == 1 else 'they show'} "
+            f"the execution data of every year recorded, to the as-of date, whatever the version's period."
+        )
+    return said
 
 
 def _plotly_js() -> Path:

@@ -102,3 +102,55 @@ def test_an_undefined_user_is_refused_once_users_exist(demo_copy: str, capsys: p
     assert main(["--db", demo_copy, "--user", "stranger", "report", "agreements"]) == 3
     assert "stranger may not use this workspace" in capsys.readouterr().err
     assert main(["--db", demo_copy, "--user", "auditor", "report", "agreements", "--format", "csv"]) == 0
+
+
+def test_report_names_the_year_and_says_when_it_is_outside_the_versions_period(
+    demo_copy: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    said = "2005 is outside the period of version 2006-2007 approved (2006-2007)"
+    assert main(["--db", demo_copy, "--user", "auditor", "report", "plan-costs", "--year", "2005"]) == 0
+    out = capsys.readouterr()
+    assert out.out.splitlines()[0] == "plan-costs: version 2006-2007 approved (2006-2007), year 2005, as of 2007-06-30"
+    assert f"(no rows: {said}" in out.out and out.err == ""
+    for fmt, empty in (("csv", "year,unit_code,objective_code,category,amount\n"), ("json", "[]\n")):
+        assert (
+            main(["--db", demo_copy, "--user", "auditor", "report", "plan-costs", "--year", "2005", "--format", fmt])
+            == 0
+        )
+        out = capsys.readouterr()
+        assert out.out == empty and said in out.err  # the output keeps to the contract's columns
+    assert (
+        main(["--db", demo_copy, "--user", "auditor", "report", "plan-costs", "--year", "2006", "--format", "csv"]) == 0
+    )
+    assert capsys.readouterr().err == ""  # a year of the period: nothing to say
+    assert (
+        main(["--db", demo_copy, "--user", "auditor", "report", "cost-recovery", "--year", "2005"]) == 0
+    )  # no report of a version
+    out = capsys.readouterr()
+    assert out.out.startswith("cost-recovery: year 2005, as of 2007-06-30\n") and "outside" not in out.out + out.err
+
+
+def test_report_prints_the_scenario_as_drivers_not_python(demo_copy: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", demo_copy, "--user", "auditor", "report", "financial-plan", "--set", "inflation=0.05"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1] == "scenario: inflation=0.05" and "{" not in out
+    assert (
+        main(
+            [
+                "--db",
+                demo_copy,
+                "--user",
+                "auditor",
+                "report",
+                "financial-plan",
+                "--set",
+                "inflation=0.05",
+                "--format",
+                "csv",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr()
+    assert out.out.splitlines()[0] == "year,line,plan,actual" and "scenario" not in out.out
+    assert "inflation=0.05" in out.err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 import shutil
@@ -48,6 +49,13 @@ def test_front_page_says_what_and_when(site: Path, demo_sqlite: str) -> None:
     for name in notebook_names(NOTEBOOKS):
         if name != "index":
             assert f'href="{name}.html"' in front
+    statement = html.unescape(re.search(r'<dd class="itu-statement">(.*?)</dd>', front).group(1))  # type: ignore[union-attr]
+    assert "plan version 2006-2007 approved, for its period 2006-2007" in statement
+    listed = statement.partition(" not tied to the version")[0].rsplit(". ", 1)[-1]  # "Cost recovery, ... are"
+    for title in ("Cost recovery", "Human resources", "Agreements"):  # reports of every year to as-of
+        assert title in listed, statement
+    for title in ("Report to the Council", "Financial plan", "Budget monitoring", "Funding"):  # reports of the version
+        assert title not in listed, statement
 
 
 def test_front_page_states_the_version_its_period_and_the_as_of_date(demo_sqlite: str, tmp_path: Path) -> None:
@@ -66,10 +74,14 @@ def test_front_page_states_the_version_its_period_and_the_as_of_date(demo_sqlite
     assert '<dt>Plan version</dt><dd class="itu-version">2004-2005 approved</dd>' in front
     assert '<dt>Period</dt><dd class="itu-period">2004-2005 (2 years)</dd>' in front
     assert '<dt>Data as of</dt><dd class="itu-as-of">2007-06-30</dd>' in front
+    statement = html.unescape(re.search(r'<dd class="itu-statement">(.*?)</dd>', front).group(1))  # type: ignore[union-attr]
     assert (
-        "Every page reads plan version 2004-2005 approved, for its period 2004-2005, and the execution data "
-        "as it stood at the end of 2007-06-30"
-    ) in front
+        "Plan figures (budgets, cost lines, the financial plan's plan column) are those of plan version "
+        "2004-2005 approved, for its period 2004-2005; execution data"
+    ) in statement
+    assert "are as they stood at the end of 2007-06-30: nothing dated later is counted." in statement
+    assert "Cost recovery, Human resources, Agreements are not tied to the version" in statement
+    assert "Every page reads plan version" not in front
 
 
 def test_pages_reference_nothing_online(site: Path) -> None:

@@ -21,6 +21,7 @@ import widgets
 from itu_plan import UsageError, Workspace
 from tests.widgets_support import demo_url, pg_demo_template  # noqa: F401
 from widgets import charts
+from widgets import format as fmt
 from widgets.error_banner import UNEXPECTED, ErrorBanner
 from widgets.kpi_cards import HEADLINES
 
@@ -609,3 +610,135 @@ def test_an_approved_version_is_described_as_approved_not_as_pending(app: widget
     text = html.unescape(re.sub(r"<[^>]+>", "", panel.facts.value))
     assert "is a draft" in text and "you may approve" in text
     assert panel.banner.message == ""
+
+
+# -- what each chart shows, and the names of its codes -----------------------------------------------
+
+#: What the subtitle of each chart must name on the demo: the version (plan data), the
+#: as-of date (execution data), the years summed.
+SAID = {
+    "budget-vs-actual": (
+        "Budget of version 2006-2007 approved (2006-2007)",
+        "actual expenditure 2006–2007 to 2007-06-30",
+    ),
+    "cost-by-objective": ("Cost lines of version 2006-2007 approved (2006-2007)",),
+    "income-by-source": ("Plan of version 2006-2007 approved (2006-2007)", "2006–2007 to 2007-06-30 (2007 to 30 June)"),
+    "income-plan-actual": ("Plan of version 2006-2007 approved (2006-2007)", "received 2006–2007 to 2007-06-30"),
+    "recruitment-days": ("to 2007-06-30", "all years together"),
+    "representation": ("in service on 2007-06-30",),
+    "cost-recovery": ("summed over 2004–2007 to 2007-06-30",),
+    "contributions-by-region": ("version 2006-2007 approved (2006-2007)",),
+}
+MONEY_CHARTS = {"budget-vs-actual": "y", "cost-by-objective": "x", "income-by-source": "y",
+                "income-plan-actual": "y", "cost-recovery": "y", "contributions-by-region": "y"}  # fmt: skip
+
+
+@pytest.mark.parametrize("chart", sorted(charts.CHARTS))
+def test_every_chart_says_its_version_period_and_as_of_live_and_static(app: widgets.App, chart: str) -> None:
+    from itu_plan import catalog
+    from widgets import svg_chart
+
+    assert set(SAID) == set(charts.CHARTS)
+    bar = widgets.FilterBar(app)
+    source = (lambda: catalog.contributions(app.workspace, bar.version)) if not charts.CHARTS[chart].report else None
+    view = widgets.ReportChart(app, bar, chart, source=source)
+    said = svg_chart.subtitle(view.figure)
+    for words in SAID[chart]:
+        assert words in said, (chart, said)
+    assert f'<div class="itu-note itu-svgc-sub">{html.escape(said)}</div>' in view.view.value  # live
+    static = view.static_html()  # static: plotly draws the same figure, subtitle and all
+    assert json.dumps(said) in static or json.dumps(said, ensure_ascii=False) in static
+    if chart in MONEY_CHARTS:
+        axis = MONEY_CHARTS[chart]
+        assert getattr(view.figure.layout, f"{axis}axis").title.text == "CHF"
+        assert ">CHF</" in view.view.value  # the axis title, drawn live
+    bar.year = 2006  # one year of the period: the chart says so
+    said = svg_chart.subtitle(view.figure)
+    if chart in ("budget-vs-actual", "cost-by-objective"):
+        assert "2006-2007), 2006" in said and "2006–2007" not in said
+
+
+def test_the_part_year_to_as_of_is_drawn_as_a_part_year(app: widgets.App) -> None:
+    bar = widgets.FilterBar(app)
+    view = widgets.ReportChart(app, bar, "income-by-source")
+    by_name = {t.name: t for t in view.figure.data}
+    full, part = by_name["Actual expenditure"], by_name["Actual expenditure, 2007 to 30 June (part year)"]
+    assert list(full.x) == ["2006"] and list(part.x) == ["2006", "2007"]  # the segment into 2007 is its own
+    assert part.line.dash == "dot" and full.line.dash in (None, "solid")
+    assert "Income received, 2007 to 30 June (part year)" in by_name
+    live = html.unescape(view.view.value)
+    assert 'stroke-dasharray="2 4"' in live and "Actual expenditure, 2007 to 30 June (part year)" in live
+    assert "Actual expenditure 2007 to 30 June (part year): CHF" in live  # the point's hover text
+    static = view.static_html()
+    assert "2007 to 30 June (part year)" in static and '"dash":"dot"' in static.replace(" ", "")
+    bar.year = 2006  # a full year: nothing partial to say
+    assert not any("part year" in (t.name or "") for t in view.figure.data)
+    assert "(2007 to 30 June)" not in view.figure.layout.title.subtitle.text
+
+
+def test_chart_codes_are_named_in_the_hover_text_and_a_key(app: widgets.App) -> None:
+    cat = app.catalog
+    bar = widgets.FilterBar(app)
+    chart = widgets.ReportChart(app, bar, "budget-vs-actual")
+    unit = cat.unit("BR-SSD").name
+    assert ["BR-SSD", unit] in chart.figure.layout.meta["key"]
+    live = html.unescape(chart.view.value)
+    assert "Units: " in live and f"BR-SSD {unit}" in re.sub(r"</?b>", "", live)
+    assert f"BR-SSD\n{unit}\nBudget: CHF" in live  # the bar's hover text
+    assert f"<b>BR-SSD</b> {html.escape(unit)}" in chart.static_html()  # the same key under the plotly chart
+    objectives = widgets.ReportChart(app, bar, "cost-by-objective")
+    code = objectives.figure.data[0].y[0]
+    assert [code, cat.objective(code).name] in objectives.figure.layout.meta["key"]
+    products = widgets.ReportChart(app, widgets.FilterBar(app, fields=["year"]), "cost-recovery")
+    code = products.figure.data[0].x[0]
+    name = cat.name_of("product_code", code)
+    assert name and [code, name] in products.figure.layout.meta["key"]
+    assert f"{code}\n{name}\nIncome: CHF" in html.unescape(products.view.value)
+
+
+def test_product_and_region_tables_name_their_codes(app: widgets.App) -> None:
+    cat = app.catalog
+    bar = widgets.FilterBar(app, fields=["year"])
+    statement = widgets.ReportTable(app, bar, "cost-recovery")
+    headers, rows = _cells(statement.body.value)
+    product = headers.index("Product")
+    for row in rows:
+        code, name = row[product].split(" — ", 1)
+        assert name == cat.name_of("product_code", code) and name
+    assert list(statement.table()["product_code"]) == [r[product].split(" — ")[0] for r in rows]  # export: codes
+    representation = widgets.ReportTable(app, widgets.FilterBar(app, fields=["year", "unit"]), "representation")
+    headers, rows = _cells(representation.body.value)
+    regions = [r[1] for r in rows if r[0] == "region"]
+    assert "A — Americas" in regions and "C — Eastern Europe and Northern Asia" in regions
+    assert all(" — " in r for r in regions) and {r[1] for r in rows if r[0] == "gender"} <= {"F", "M", "X"}
+    assert set(representation.table()["category"]) >= {"A", "B", "C", "D", "E"}  # export: codes
+
+
+def test_the_total_row_has_the_rate_of_the_totals_and_the_share_elapsed(app: widgets.App) -> None:
+    from itu_plan.money import ratio
+
+    bar = widgets.FilterBar(app)
+    table = widgets.ReportTable(app, bar, "budget-vs-actual", totals=["budget", "actual", "variance"])
+
+    def total_row() -> dict[str, str]:
+        headers = [html.unescape(h) for h in re.findall(r"<th(?:\s[^>]*)?>(.*?)</th>", table.body.value)]
+        foot = table.body.value.split("<tfoot>", 1)[1]
+        return dict(zip(headers, [html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", foot)], strict=True))
+
+    def rate(frame: Any) -> str:
+        value = ratio(int(_sum(frame, "actual") * 100), int(_sum(frame, "budget") * 100))
+        return fmt.percent(value)
+
+    row = total_row()
+    assert row["Year"] == "Total" and row["Execution"] == rate(table.table()) != ""
+    assert row["Year elapsed at 2007-06-30"] == "74.8 %"  # of 2006-2007
+    bar.year = 2007
+    row = total_row()
+    assert row["Execution"] == rate(table.table()) and row["Year elapsed at 2007-06-30"] == "49.6 %"
+    bar.unit = "BDT"
+    assert total_row()["Execution"] == rate(table.table())
+    recovery = widgets.ReportTable(app, widgets.FilterBar(app, fields=["year"]), "cost-recovery", totals=["income"])
+    frame = recovery.table()
+    expected = ratio(int(_sum(frame, "income") * 100), int(_sum(frame, "full_cost") * 100))
+    foot = recovery.body.value.split("<tfoot>", 1)[1]
+    assert f'<td class="itu-num">{fmt.percent(expected)}</td></tr></tfoot>' in foot

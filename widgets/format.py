@@ -148,6 +148,15 @@ def percent(value: Decimal | None, places: int = 1) -> str:
     return f"{(Decimal(value) * 100).quantize(quantum, ROUND_HALF_EVEN)} %"
 
 
+def rate_of_totals(numerator: Iterable[Decimal | None], denominator: Iterable[Decimal | None]) -> Decimal | None:
+    """The ratio of two sums of money (``Decimal`` CHF), rounded as reports round ratios
+    (:func:`itu_plan.money.ratio`): the total row's execution rate is sum of actual / sum
+    of budget, not a sum of rates. None when the denominator's total is 0."""
+    top = sum((v for v in numerator if v is not None), Decimal(0))
+    bottom = sum((v for v in denominator if v is not None), Decimal(0))
+    return ratio(int(top * 100), int(bottom * 100))
+
+
 def share(value: Fraction) -> Decimal:
     """An exact share (``Fraction(273, 365)``) as a ratio with four decimals, rounded as
     reports round ratios: ``Decimal("0.7479")``."""
@@ -196,13 +205,15 @@ def table_html(
     kinds: Mapping[str, str] | None = None,
     cell_html: Mapping[str, Any] | None = None,
     totals: Iterable[str] = (),
+    total_cells: Mapping[str, str] | None = None,
     attrs: Mapping[str, str] | None = None,
     empty: str = EMPTY,
 ) -> str:
     """The frame as an HTML ``<table class="itu-table">``: CHF with thousands separators,
     numbers right-aligned, optional total row over the ``totals`` columns, every
     value escaped. ``cell_html`` maps a column to a function that returns the
-    (already escaped) HTML of one value."""
+    (already escaped) HTML of one value; ``total_cells`` gives the total row's text
+    of columns that are not summed (a ratio of the totals)."""
     if frame.empty:
         return f'<p class="itu-note">{html.escape(empty)}</p>'
     kinds = {**column_kinds(frame), **(kinds or {})}
@@ -224,12 +235,15 @@ def table_html(
         out.append("</tr>")
     out.append("</tbody>")
     totals = [t for t in totals if t in columns]
+    total_cells = total_cells or {}
     if totals:
         out.append("<tfoot><tr>")
         for i, column in enumerate(columns):
             if column in totals:
                 total = sum((v for v in frame[column] if v is not None), Decimal(0))
                 out.append(f'<td class="itu-num">{html.escape(cell(total, kinds[column]))}</td>')
+            elif column in total_cells:
+                out.append(f'<td class="itu-num">{html.escape(total_cells[column])}</td>')
             else:
                 out.append(f"<td>{'Total' if i == 0 else ''}</td>")
         out.append("</tr></tfoot>")

@@ -59,8 +59,19 @@ class ReportChart(Composite):
 
     def _on_filters(self) -> None:
         spec = charts.CHARTS[self.chart]
-        frame = self.filters.restrict(self._source()) if self._source else self.filters.report(spec.report)
-        self.show_figure(spec.build(frame))
+        frame = self._described(self.filters.restrict(self._source())) if self._source else None
+        frame = frame if frame is not None else self.filters.report(spec.report)
+        self.show_figure(spec.build(frame, self.app.catalog.name_of))
+
+    def _described(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A source's table with the notes a report's carries (the chosen version with its
+        period, the as-of date) where it has none, so that its chart can name them."""
+        version = self.filters.version_info
+        if version is not None:
+            frame.attrs.setdefault("version", version.name)
+            frame.attrs.setdefault("period", version.period)
+        frame.attrs.setdefault("as_of", self.app.as_of.isoformat())
+        return frame
 
     def show_figure(self, figure: go.Figure) -> None:
         self.figure = figure

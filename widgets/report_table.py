@@ -40,16 +40,20 @@ AS_OF_NOTES = {
 AS_OF_LABELS = {("representation", "count"): "In service on {as_of}"}
 #: The column shown beside an execution rate: the share of the row's year elapsed at as-of.
 ELAPSED = "year_elapsed"
+#: Ratio columns whose total is the ratio of two totals: (numerator, denominator).
+RATES = {"execution_rate": ("actual", "budget"), "recovery_rate": ("income", "full_cost")}
 
 
 class ReportTable(Composite):
     """Report ``report`` (or the frame ``source()`` returns) as an HTML table.
 
     ``rows`` is the number of rows shown; :meth:`table` returns them as the
-    report's exact DataFrame (what an export writes). Units and objectives show
-    their names beside their codes; an execution rate has the share of its year
-    elapsed at the as-of date beside it; a note under the title says what the rows
-    are at that date; a year outside the version's period is explained.
+    report's exact DataFrame (what an export writes). Units, objectives, products and
+    regions show their names beside their codes; an execution rate has the share of its
+    year elapsed at the as-of date beside it, and the total row (with ``totals``) the
+    rate of the totals beside the share of the chosen period or year elapsed; a note
+    under the title says what the rows are at that date; a year outside the version's
+    period is explained.
     """
 
     rows = traitlets.Int(0)
@@ -133,11 +137,37 @@ class ReportTable(Composite):
         shown.insert(list(frame.columns).index("execution_rate") + 1, ELAPSED, frame["year"].map(shares))
         return shown
 
+    def _named_regions(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The representation table with its regions named: ``"A — Americas"``."""
+        if frame.empty or not {"dimension", "category"} <= set(frame.columns):
+            return frame
+        cat = self.app.catalog
+        shown = frame.copy()
+        regions = shown["dimension"] == "region"
+        shown.loc[regions, "category"] = [cat.named("region", str(c)) for c in shown.loc[regions, "category"]]
+        return shown
+
+    def _total_cells(self, frame: pd.DataFrame) -> dict[str, str]:
+        """The total row's rates of the totals (execution: sum of actual / sum of budget;
+        recovery: sum of income / sum of full cost) and, beside the execution rate, the
+        share of the chosen period (or year) elapsed at as-of."""
+        if not self.totals:
+            return {}
+        cells = {
+            rate: fmt.percent(fmt.rate_of_totals(frame[top], frame[bottom]))
+            for rate, (top, bottom) in RATES.items()
+            if {rate, top, bottom} <= set(frame.columns)
+        }
+        elapsed = self.filters.elapsed_share() if self.filters is not None else None
+        if "execution_rate" in cells and elapsed is not None:
+            cells[ELAPSED] = fmt.percent(fmt.share(elapsed))
+        return cells
+
     def _html(self, frame: pd.DataFrame) -> str:
         cat = self.app.catalog
         cells: dict[str, Any] = {
             column: (lambda v, column=column: html.escape(cat.named(column, v) if isinstance(v, str) else ""))
-            for column in ("unit_code", "objective_code")
+            for column in ("unit_code", "objective_code", "product_code")
             if column in frame.columns
         }
         if "line" in frame.columns:
@@ -153,10 +183,11 @@ class ReportTable(Composite):
         }
         outside = self.filters.out_of_period() if self.filters is not None else None
         return fmt.table_html(
-            self._shown(frame),
+            self._named_regions(self._shown(frame)),
             labels=labels,
             cell_html=cells,
             totals=self.totals,
+            total_cells=self._total_cells(frame),
             attrs={"data-report": self.name, "data-rows": str(len(frame)), "data-as-of": self.app.as_of.isoformat()},
             empty=outside or fmt.EMPTY,
         )

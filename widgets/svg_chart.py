@@ -134,18 +134,34 @@ def _categories(traces: Iterable[Any], axis: str) -> list[str]:
 
 
 def _legend(items: Iterable[tuple[str, str, str]]) -> str:
-    """``(name, colour, kind)`` items, ``kind`` "bar" (a square) or "line"."""
+    """``(name, colour, kind)`` items, ``kind`` "bar" (a square), "line" or "dot" (a dotted line)."""
     out = []
     for name, color, kind in items:
-        mark = "itu-svgc-key-line" if kind == "line" else "itu-svgc-key"
-        out.append(
-            f'<span class="itu-svgc-item"><i class="{mark}" style="background:{esc(color)}"></i>{esc(name)}</span>'
-        )
+        mark = "itu-svgc-key" if kind == "bar" else "itu-svgc-key-line"
+        look = f"border-top:3px dotted {color};height:0" if kind == "dot" else f"background:{color}"
+        out.append(f'<span class="itu-svgc-item"><i class="{mark}" style="{esc(look)}"></i>{esc(name)}</span>')
     return f'<div class="itu-svgc-legend">{"".join(out)}</div>' if out else ""
 
 
 def _title(fig: go.Figure) -> str:
     return str(fig.layout.title.text or "")
+
+
+def subtitle(fig: go.Figure) -> str:
+    """What the chart shows (version and period, years to the as-of date), under its title."""
+    return str(fig.layout.title.subtitle.text or "")
+
+
+def key_html(fig: go.Figure) -> str:
+    """The names of the codes along the chart's axis (``layout.meta["key"]``), as a note
+    under it: ``Units: BR-SSD — Space Services Department · ...``; "" without a key."""
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    key = meta.get("key") or []
+    if not key:
+        return ""
+    names = " · ".join(f"<b>{esc(code)}</b> {esc(name)}" for code, name in key)
+    title = meta.get("key_title") or "Codes"
+    return f'<div class="itu-note itu-chart-key">{esc(title)}: {names}</div>'
 
 
 # -- the three kinds of chart ----------------------------------------------------------------------
@@ -157,6 +173,8 @@ def render(fig: go.Figure, chart: str = "") -> str:
     title = _title(fig)
     head = f'<div class="itu-svgc" data-chart="{esc(chart)}">'
     head += f'<div class="itu-svgc-title">{esc(title)}</div>' if title else ""
+    said = subtitle(fig)
+    head += f'<div class="itu-note itu-svgc-sub">{esc(said)}</div>' if said else ""
     if not traces:
         message = fig.layout.annotations[0].text if fig.layout.annotations else "No data for this selection"
         height = int(fig.layout.height or 240) - 60
@@ -164,8 +182,8 @@ def render(fig: go.Figure, chart: str = "") -> str:
     if all(t.type == "pie" for t in traces):
         return head + _pies(fig, traces) + "</div>"
     if any(t.type == "bar" and t.orientation == "h" for t in traces):
-        return head + _horizontal(fig, traces) + "</div>"
-    return head + _vertical(fig, traces) + "</div>"
+        return head + _horizontal(fig, traces) + key_html(fig) + "</div>"
+    return head + _vertical(fig, traces) + key_html(fig) + "</div>"
 
 
 def _value_axis(fig: go.Figure, axis: str) -> str:
@@ -219,13 +237,20 @@ def _hlines(fig: go.Figure) -> list[tuple[float, str, str]]:
     return lines
 
 
+def _line_color(trace: Any) -> str:
+    """The colour of a line trace's line, else of its markers."""
+    marker = trace.marker.color if trace.marker is not None else None
+    return str(trace.line.color or (marker if isinstance(marker, str) else None) or "#b3261e")
+
+
 def _legend_of(fig: go.Figure, traces: Sequence[Any]) -> str:
     if fig.layout.showlegend is False or len(traces) < 2:
         return ""
     items = []
     for trace in traces:
         if trace.type == "scatter":
-            items.append((trace.name or "", str(trace.line.color or "#b3261e"), "line"))
+            kind = "bar" if "lines" not in (trace.mode or "lines") else "dot" if trace.line.dash == "dot" else "line"
+            items.append((trace.name or "", _line_color(trace), kind))
         else:
             items.append((trace.name or "", _colors(trace, 1, "#1d4f91")[0], "bar"))
     return _legend(items)
@@ -295,16 +320,19 @@ def _vertical(fig: go.Figure, traces: Sequence[Any]) -> str:
             box = {"x": _pct(x), "y": _px(y0), "width": _pct(width), "height": _px(max(y1 - y0, 0.5))}
             out.append(_mark("rect", {**box, "fill": colors[i % len(colors)]}, tip))
     for trace in lines:
-        color = str(trace.line.color or "#b3261e")
-        dash = "6 4" if trace.line.dash and trace.line.dash != "solid" else None
+        color = _line_color(trace)
+        dash = {"dot": "2 4", "solid": None, None: None}.get(trace.line.dash, "6 4")
         points = [(categories.index(str(x)), float(y)) for x, y in zip(trace.x, trace.y, strict=True) if y is not None]
-        for (c0, v0), (c1, v1) in itertools.pairwise(points):
-            out.append(el("line", {"x1": _pct((c0 + 0.5) * slot), "y1": _px(y_px(v0)), "x2": _pct((c1 + 0.5) * slot),
-                                   "y2": _px(y_px(v1)), "stroke": color, "stroke-width": trace.line.width or 2,
-                                   "stroke-dasharray": dash}))  # fmt: skip
+        if "lines" in (trace.mode or "lines"):
+            for (c0, v0), (c1, v1) in itertools.pairwise(points):
+                out.append(el("line", {"x1": _pct((c0 + 0.5) * slot), "y1": _px(y_px(v0)),
+                                       "x2": _pct((c1 + 0.5) * slot), "y2": _px(y_px(v1)), "stroke": color,
+                                       "stroke-width": trace.line.width or 2, "stroke-dasharray": dash}))  # fmt: skip
+        symbol = str(trace.marker.symbol or "") if trace.marker is not None else ""
+        look = {"fill": "#ffffff", "stroke": color, "stroke-width": 2} if symbol.endswith("-open") else {"fill": color}
         for i, (c, v) in enumerate(points):
             tip = hover(trace.hovertemplate, _fields(trace, categories[c], v, i, horizontal=False))
-            out.append(_mark("circle", {"cx": _pct((c + 0.5) * slot), "cy": _px(y_px(v)), "r": 4, "fill": color}, tip))
+            out.append(_mark("circle", {"cx": _pct((c + 0.5) * slot), "cy": _px(y_px(v)), "r": 4, **look}, tip))
     for y, color, label in hlines:
         out.append(_across(y_px(y), color, dash="6 4"))
         if label:
@@ -360,7 +388,9 @@ def _horizontal(fig: go.Figure, traces: Sequence[Any]) -> str:
                                       "height": _px(bar_px), "fill": colors[i % len(colors)]}, tip))  # fmt: skip
     total = height + CATEGORY_PX
     chart = _grid(f"{labels_px}px", _axis(labels_px, total, axis), _plot(total, categories, _title(fig), out))
-    return _legend_of(fig, traces) + chart
+    x_title = fig.layout.xaxis.title.text
+    caption = el("div", {"class": "itu-svgc-caption"}, esc(x_title)) if x_title else ""
+    return _legend_of(fig, traces) + chart + caption
 
 
 def _arc(start: float, end: float, hole: float) -> str:

@@ -88,21 +88,48 @@ def _people(column: Column, value: Any) -> str:
     return text
 
 
-def heading(table: Table) -> str:
-    """What the numbers are: the report, its version and period, and the as-of date,
-    e.g. ``budget-vs-actual: version 2006-2007 approved (2006-2007), as of 2007-06-30``."""
+def heading(table: Table, year: int | None = None) -> str:
+    """What the numbers are: the report, its version and period, the year asked for and
+    the as-of date, e.g. ``budget-vs-actual: version 2006-2007 approved (2006-2007),
+    year 2007, as of 2007-06-30``."""
     said = []
     if "version" in table.notes:
         period = table.notes.get("period")
         said.append(f"version {table.notes['version']}" + (f" ({period})" if period else ""))
+    if year is not None:
+        said.append(f"year {year}")
     if "as_of" in table.notes:
         said.append(f"as of {table.notes['as_of']}")
     return f"{table.name}: {', '.join(said)}" if said else table.name
 
 
-def to_table(table: Table) -> str:
-    """A heading naming the version, period and as-of date, then aligned columns with
-    thousands separators, numbers to the right."""
+def outside_period(version: str, period: str, year: int) -> str:
+    """Why a report of ``version`` has no rows for ``year``: the year is not in its period."""
+    return (
+        f"{year} is outside the period of version {version} ({period}): its figures are for {period} only; "
+        f"choose a year of {period} or a version whose period covers {year}"
+    )
+
+
+#: Notes that the heading says already, or that are not for people.
+HEADING_NOTES = ("by_category", "version", "period", "as_of")
+
+
+def notes_text(table: Table) -> list[str]:
+    """The table's other notes, one line each: ``scenario: inflation=0.05``, ``target_days: 120``."""
+    lines = []
+    for name, value in table.notes.items():
+        if name in HEADING_NOTES:
+            continue
+        text = ", ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
+        lines.append(f"{name}: {text}")
+    return lines
+
+
+def to_table(table: Table, *, year: int | None = None, empty: str | None = None) -> str:
+    """A heading naming the version, period, the year asked for and the as-of date, then
+    aligned columns with thousands separators, numbers to the right; without rows,
+    ``empty`` says why (``(no rows)`` without one)."""
     cells = [[_people(c, v) for c, v in zip(table.columns, row, strict=True)] for row in table.rows]
     widths = [max([len(c.name)] + [len(r[i]) for r in cells]) for i, c in enumerate(table.columns)]
     right = [c.kind in ("int", "money", "ratio", "days") for c in table.columns]
@@ -111,10 +138,10 @@ def to_table(table: Table) -> str:
         parts = [v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right, strict=True)]
         return "  ".join(parts).rstrip()
 
-    out = [heading(table), line(table.names), line(["-" * w for w in widths])]
+    out = [heading(table, year), line(table.names), line(["-" * w for w in widths])]
     out += [line(r) for r in cells]
     if not cells:
-        out.append("(no rows)")
+        out.append(f"(no rows: {empty})" if empty else "(no rows)")
     return "\n".join(out) + "\n"
 
 
