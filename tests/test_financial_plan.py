@@ -229,8 +229,9 @@ def test_financial_plan_charts_draw_no_actual_for_a_year_not_begun(plan: Workspa
 
     frame = plan.report("financial-plan", as_of="2006-06-30")
     figure = charts.income_by_source(frame)
-    actual = next(t for t in figure.data if t.name == "Actual expenditure to 2006-06-30")
-    assert list(actual.x) == ["2006"] and list(actual.y) == [64000.55]  # 2007 has not begun: no point at zero
+    actual = [t for t in figure.data if t.name.startswith("Actual expenditure")]
+    assert [t.name for t in actual] == ["Actual expenditure, 2006 to 30 June (part year)"]
+    assert list(actual[0].x) == ["2006"] and list(actual[0].y) == [64000.55]  # 2007 has not begun: no point at zero
     figure = charts.income_plan_actual(plan.report("financial-plan", as_of="2007-06-30"))
     planned, received = figure.data
     assert received.name == "Received to 2007-06-30"
