@@ -26,7 +26,9 @@ def test_index_app_renders_the_workspace(server: str, browser) -> None:  # type:
     page = browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server + "/voila/render/index.ipynb")
+    # the first visit after the server starts waits for the page's pre-heated kernel, which
+    # runs its notebook beside the eight other apps' kernels on two cores: give it time
+    page.goto(server + "/voila/render/index.ipynb", timeout=120_000)
     page.wait_for_selector("text=What is in the workspace", timeout=60_000)
     page.wait_for_selector("text=2007-06-30", timeout=60_000)
     body = page.inner_text("body")
