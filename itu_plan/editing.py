@@ -79,6 +79,7 @@ from itu_plan.model import (
     User,
 )
 from itu_plan.money import format_chf, format_scaled, parse_scaled, staff_cost
+from itu_plan.values import control_character
 from itu_plan.versions import get_version
 
 #: The largest amount one line may hold: CHF 1,000,000,000,000.00.
@@ -252,6 +253,8 @@ def _text(problems: _Problems, name: str, value: object, length: int, *, optiona
         return None
     if len(value) > length:
         problems.add(name, value[:40] + "...", f"is longer than {length} characters")
+    elif reason := control_character(value):
+        problems.add(name, value, reason)
     elif any(not c.isprintable() for c in value):
         problems.add(name, value, "holds characters that do not print (such as a line break)")
     return value.strip()

@@ -207,7 +207,7 @@ def test_large_files_read_the_same_either_way(
     spaced = tmp_path / "spaced" / "actuals.csv"
     spaced.parent.mkdir()
     lines = [r.replace("B-", "S-") for r in rows]
-    lines[7] = "S-7 ,2006-05-01,GS,, S-01,travel,\t7.07,RB\n"
+    lines[7] = "S-7 ,2006-05-01,GS,, S-01,travel,  7.07,RB\n"
     lines[8] = "S-8,2006-05-01,GS,,S-01,travel,8.08,RB\u00a0\n"
     spaced.write_text(header + "".join(lines))
     assert read.simple_lines(spaced.read_bytes().partition(b"\n")[2], 8) is False  # simple, not trimmed

@@ -371,6 +371,45 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
             "settings.csv:3:value: as_of: '2007-13-01' is not a date (YYYY-MM-DD)",
         ],
     ),
+    "a negative amount in a plan file": (
+        {
+            **cost_lines("2006-2007 approved,A-1,2007,travel,,,-123.00,VC"),
+            "budget.csv": "version,unit_code,objective_code,year,category,amount\n"
+            "2006-2007 approved,GS,S-01,2007,meetings,-1\n",
+            "income_budget.csv": "version,year,funding_source_code,amount\n2006-2007 approved,2006,VC,-0.01\n",
+        },
+        [
+            "budget.csv:2:amount: -1.00 is below the minimum 0.00",
+            "cost_lines.csv:2:amount: -123.00 is below the minimum 0.00",
+            "income_budget.csv:2:amount: -0.01 is below the minimum 0.00",
+        ],
+    ),
+    "an amount of more than 15 digits": (
+        actuals(
+            "N-1,2006-07-01,GS,,S-01,travel,9000000000000000.00,RB",
+            "N-2,2006-07-01,GS,,S-01,travel,-123456789012345678901234567890,RB",
+            "N-3,2006-07-01,GS,,S-01,travel,999999999999999.99,RB",
+        ),
+        [
+            "actuals.csv:2:amount: '9000000000000000.00' has 16 digits before the point; an amount has at most 15",
+            "actuals.csv:3:amount: '-123456789012345678901234567890' has 30 digits before the point; "
+            "an amount has at most 15",
+        ],
+    ),  # fmt: skip
+    "control characters": (
+        {
+            "agreements.csv": "code,title,kind,parties,signed_date,in_force_date,status\n"
+            'AGR-8,"Title\x1b[31m red",treaty,A; B,,,open\n'
+            'AGR-9,"Two\nlines",treaty,"A;\tB",,,open\n'
+            "AGR-10,Nul\x00here,treaty,A; B,,,open\n"
+        },
+        [
+            "agreements.csv:2:title: holds a control character (U+001B); remove it",
+            "agreements.csv:3:parties: holds a control character (U+0009); remove it",
+            "agreements.csv:3:title: holds a control character (U+000A); remove it",
+            "agreements.csv:4:title: holds a control character (U+0000); remove it",
+        ],
+    ),
     "parent cycle": (
         {"units.csv": "code,name,parent_code\nP,One,Q\nQ,Two,P\n"},
         [

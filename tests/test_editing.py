@@ -283,7 +283,7 @@ BAD: list[tuple[str, Call, type[Exception], str]] = [
         status="done"), UsageError,
      "title ' ' is empty; start_date '2006-13-01' is not a date (YYYY-MM-DD); status 'done' is not one of planned"),
     ("activity title with a line break", lambda s, who: editing.update_activity(
-        s, who, "BDT-AFR-001", 1, {"title": "a\nb"}), UsageError, "holds characters that do not print"),
+        s, who, "BDT-AFR-001", 1, {"title": "a\nb"}), UsageError, "holds a control character (U+000A)"),
     ("activity date and time", lambda s, who: editing.update_activity(
         s, who, "BDT-AFR-001", 1, {"start_date": dt.datetime(2006, 1, 1, 12)}), UsageError, "is a date and time"),
     ("activity unknown objective", lambda s, who: editing.update_activity(

@@ -30,6 +30,7 @@ from itu_plan.bundle.spec import BY_NAME, FILES, REFERABLE, Field, FileSpec
 from itu_plan.errors import Problem
 from itu_plan.model import period_in_name, period_text
 from itu_plan.money import format_scaled, staff_cost
+from itu_plan.values import CONTROL_CHARACTER, control_character, too_many_digits
 
 CHUNK = 50_000
 #: Files at least this large are checked by a forked process while this one inserts.
@@ -82,6 +83,8 @@ def parse_money(text: str) -> int:
     whole, _, frac = text.lstrip("-").partition(".")
     if len(frac) > 2:
         raise ValueError(f"{text!r} has more than two decimals")
+    if reason := too_many_digits(whole):
+        raise ValueError(f"{text!r} {reason}")
     value = int(whole) * 100 + (int(frac.ljust(2, "0")) if frac else 0)
     return -value if negative else value
 
@@ -232,6 +235,8 @@ def fast_column(spec: FileSpec, f: Field, cells: Sequence[str], *, trimmed: bool
     blanks = "" in cells
     if f.required and blanks:
         return None
+    if CONTROL_CHARACTER.search("".join(cells)):
+        return None  # the cell-by-cell path names the cell
     if not trimmed and _edge_space("\x00".join(cells)):
         return None
     kind = f.kind
@@ -578,7 +583,7 @@ class Importer:
             if fast is not None:
                 values = fast
             else:
-                values = self._parse_cells(spec, f, [c.strip() for c in raw_cells], name, first_row, bad)
+                values = self._parse_cells(spec, f, raw_cells, name, first_row, bad)
                 slow.append(f.name)
             if _out_of_bounds(f, values):
                 for i, value in enumerate(values):
@@ -616,11 +621,17 @@ class Importer:
     def _parse_cells(
         self, spec: FileSpec, f: Field, cells: list[str], name: str, first_row: int, bad: set[int]
     ) -> list[Any]:
-        """Typed values of one column; INVALID where a cell fails (and a problem is recorded)."""
+        """Typed values of one column (cells as read; a control character anywhere in one is a
+        problem, spaces around a value are not); INVALID where a cell fails (and a problem is
+        recorded)."""
         parse = parser_for(spec, f)
         values: list[Any] = [None] * len(cells)
-        for i, cell in enumerate(cells):
+        for i, raw in enumerate(cells):
+            cell = raw.strip()
             if i in bad:
+                values[i] = INVALID
+            elif reason := control_character(raw):
+                self._problem(name, first_row + i, f.name, reason)
                 values[i] = INVALID
             elif cell == "":
                 if f.required:

@@ -139,19 +139,19 @@ FILES: tuple[FileSpec, ...] = (
         (_ref("version", "versions", db="version_id"), _ref("activity_code", "activities"), YEAR, CATEGORY,
          Field("grade", "enum", values=m.GRADES),
          Field("work_months", "scaled", scale=2, db="work_months_e2", low=0),
-         Field("amount", "money"), _ref("funding_source_code", "funding_sources")),
+         Field("amount", "money", low=0), _ref("funding_source_code", "funding_sources")),
         key=("version", "activity_code", "year", "category", "grade", "funding_source_code"),
     ),
     FileSpec(
         "budget", m.BudgetLine,
         (_ref("version", "versions", db="version_id"), _ref("unit_code", "units"),
-         _ref("objective_code", "objectives"), YEAR, CATEGORY, Field("amount", "money", True)),
+         _ref("objective_code", "objectives"), YEAR, CATEGORY, Field("amount", "money", True, low=0)),
         key=("version", "unit_code", "objective_code", "year", "category"),
     ),
     FileSpec(
         "income_budget", m.IncomeBudget,
         (_ref("version", "versions", db="version_id"), YEAR, _ref("funding_source_code", "funding_sources"),
-         Field("amount", "money", True)),
+         Field("amount", "money", True, low=0)),
         key=("version", "year", "funding_source_code"),
     ),
     FileSpec(
