@@ -395,7 +395,7 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
             "actuals.csv:3:amount: '-123456789012345678901234567890' has 30 digits before the point; "
             "an amount has at most 15",
         ],
-    ),  # fmt: skip
+    ),
     "control characters": (
         {
             "agreements.csv": "code,title,kind,parties,signed_date,in_force_date,status\n"
