@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
-from itu_plan import store
+from itu_plan import live, store
 from itu_plan.errors import UsageError
 from itu_plan.model import CONTENT_TABLES, Setting
 
@@ -108,7 +108,10 @@ class Workspace:
         ``periods``: {version name: (first year, last year)} for versions of an
         older workspace whose names carry no period.
         """
-        return store.upgrade(self.engine, periods)
+        revisions = store.upgrade(self.engine, periods)
+        with self.engine.begin() as connection:
+            live.ensure_notify(connection)
+        return revisions
 
     def require_schema(self) -> None:
         """Refuse to work on a database whose schema is missing or out of date."""
@@ -133,6 +136,11 @@ class Workspace:
         query = select(AuditEvent.id).where(AuditEvent.action != "denied").order_by(AuditEvent.id.desc()).limit(1)
         with self.engine.connect() as connection:
             return connection.execute(query).scalar() or 0
+
+    def watcher(self) -> live.ChangeWatcher:
+        """A :class:`~itu_plan.live.ChangeWatcher`: wakes soon after someone saves (PostgreSQL
+        notifies it); on SQLite it only waits, and :meth:`last_change` is polled."""
+        return live.ChangeWatcher(self.engine)
 
     def table_counts(self) -> dict[str, int]:
         """Rows per content table (the audit trail excluded)."""
