@@ -144,7 +144,10 @@ class ChangeWatcher:
                 remaining = deadline - monotonic()
                 if remaining <= 0:
                     return False
-                if any(True for _ in connection.notifies(timeout=min(remaining, _SLICE), stop_after=1)):
+                notified = False
+                for _ in connection.notifies(timeout=min(remaining, _SLICE), stop_after=1):
+                    notified = True
+                if notified:
                     for _ in connection.notifies(timeout=0):  # the rest of the batch: one look will do
                         pass
                     return True
