@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
-from itu_plan import store
+from itu_plan import live, store
 from itu_plan.errors import UsageError
 from itu_plan.model import CONTENT_TABLES, Setting
 
@@ -180,7 +180,9 @@ class Workspace:
         from itu_plan import guard
 
         with self.engine.begin() as connection:
-            return guard.ensure(connection)
+            restored = guard.ensure(connection)
+            live.ensure_notify(connection)
+        return restored
 
     def missing_guards(self) -> list[str]:
         """The audit trail's triggers that are missing or disabled (see :mod:`itu_plan.guard`)."""
@@ -219,6 +221,11 @@ class Workspace:
         query = select(AuditEvent.id).where(AuditEvent.action != "denied").order_by(AuditEvent.id.desc()).limit(1)
         with self.engine.connect() as connection:
             return connection.execute(query).scalar() or 0
+
+    def watcher(self) -> live.ChangeWatcher:
+        """A :class:`~itu_plan.live.ChangeWatcher`: wakes soon after someone saves (PostgreSQL
+        notifies it); on SQLite it only waits, and :meth:`last_change` is polled."""
+        return live.ChangeWatcher(self.engine)
 
     def table_counts(self) -> dict[str, int]:
         """Rows per content table (the audit trail excluded)."""

@@ -32,8 +32,15 @@ class AppHeader(Composite):
         self.subtitle = subtitle
         self.filters = filters
         self.html = w.HTML()
-        self.children = [self.banner, self.html]
+        #: what the app says while it cannot look for others' changes (``App.unreachable``)
+        self.status = w.HTML()
+        self.children = [self.banner, self.html, self.status]
         self.follow(filters)
+        app.observe(self.guard(self._on_unreachable), names="unreachable")
+
+    def _on_unreachable(self, _change: Any = None) -> None:
+        message = self.app.unreachable
+        self.status.value = f'<div class="itu-unreachable">{html.escape(message)}</div>' if message else ""
 
     def _on_filters(self) -> None:
         self.html.value = f"<style>{stylesheet()}</style>{self._html(live=True)}"
