@@ -264,18 +264,35 @@ def _render_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the notebooks as Voilà apps (the list at http://localhost:PORT/).
+    """Serve the notebooks as Voilà apps, for you on this machine.
 
-    Each app is at /voila/render/NAME.ipynb and takes query parameters such as
-    ?unit=BDT&year=2005. The kernels act on the workspace of --db as --user.
+    The apps act as the user who starts them (--user, else $ITU_PLAN_USER, ...). The
+    server listens on 127.0.0.1 only, answers only requests addressed to localhost,
+    127.0.0.1 or [::1] (403 otherwise), and requires the token in the URL it prints, as
+    Jupyter does: open that URL once and the browser keeps a login cookie. With
+    --no-token anyone and anything on this machine can use the apps as you. For several
+    people, use the JupyterHub deployment.
+
+    The list of apps is at the URL printed; each app is at /voila/render/NAME.ipynb and
+    takes query parameters such as ?unit=BDT&year=2005.
     """
     from itu_plan import apps
 
     with _open(args):  # refuse early when there is no workspace
         pass
     folder = apps.notebooks_dir(args.notebooks)
-    env = apps.kernel_environment(args.db, args.user, refresh=args.refresh)
-    print(f"Serving {folder} on http://localhost:{args.port}/ (Ctrl-C to stop)", file=sys.stderr)
+    apps.require_free_port(args.port)
+    token = None if args.no_token else apps.new_token()
+    env = apps.kernel_environment(args.db, args.user, refresh=args.refresh, token=token)
+    user = env["ITU_PLAN_USER"]
+    print(f"Serving {folder} as {user} on {apps.LOCAL_IP} port {args.port} (Ctrl-C to stop); open:", file=sys.stderr)
+    if token is None:
+        print(
+            f"itu-plan: WARNING: --no-token: no token is required; every person and program on this "
+            f"machine can use the apps as {user}",
+            file=sys.stderr,
+        )
+    print(apps.serve_url(args.port, token), flush=True)
     command = apps.voila_command(
         folder, port=args.port, open_browser=not args.no_browser, pool_size=args.preheat, cull_after=args.cull_after
     )
@@ -283,16 +300,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    """Open JupyterLab on the notebooks (real-time collaboration with the collab extra)."""
+    """Open JupyterLab on the notebooks (real-time collaboration with the collab extra).
+
+    It listens on 127.0.0.1 and requires Jupyter's token, in the URL it prints. Run as
+    root (as in many containers) it starts all the same, with a warning.
+    """
     from itu_plan import apps
 
     folder = apps.notebooks_dir(args.notebooks)
-    env = apps.kernel_environment(args.db, args.user)
-    return apps.run(apps.lab_command(folder, port=args.port, open_browser=not args.no_browser), env)
+    env = apps.lab_environment(args.db, args.user)
+    as_root = os.geteuid() == 0
+    if as_root:
+        print(
+            "itu-plan: WARNING: running JupyterLab as root: its notebooks and terminals can change "
+            "anything on this machine; run it as an ordinary user when you can",
+            file=sys.stderr,
+        )
+    command = apps.lab_command(folder, port=args.port, open_browser=not args.no_browser, as_root=as_root)
+    return apps.run(command, env)
 
 
 def _lab_arguments(parser: argparse.ArgumentParser, default_port: int | None = None) -> None:
-    parser.add_argument("--port", type=int, default=default_port, help="port to listen on")
+    parser.add_argument("--port", type=int, default=default_port, help="port to listen on (on 127.0.0.1)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
     parser.add_argument("--notebooks", metavar="DIR", help="the notebooks folder (default: notebooks/)")
 
@@ -301,6 +330,10 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     from itu_plan.apps import CULL_IDLE_SECONDS, REFRESH_SECONDS
 
     _lab_arguments(parser, 8866)
+    parser.add_argument(
+        "--no-token", action="store_true",
+        help="require no token: anyone and anything on this machine can use the apps as you",
+    )  # fmt: skip
     parser.add_argument(
         "--preheat", type=int, default=1, metavar="N",
         help="kernels kept running each notebook ahead of visitors (default 1; 0 to save memory)",

@@ -267,8 +267,8 @@ def test_export_button_downloads_what_is_shown(app: widgets.App) -> None:
 
 def test_header_directory_and_row(app: widgets.App) -> None:
     header = widgets.AppHeader(app, "Budget monitoring")
-    assert "Signed in as manager.bdt, manager for BDT" in header.html.value and "<style>" in header.html.value
-    assert "Signed in" not in header.static_html() and "2007-06-30" in header.static_html()
+    assert "Acting as manager.bdt, manager for BDT" in header.html.value and "<style>" in header.html.value
+    assert "Acting as" not in header.static_html() and "2007-06-30" in header.static_html()
     entries = [("budget_monitoring", "Budget monitoring", "Budget against actual")]
     directory = widgets.AppDirectory(app, entries, parameters={"unit": "BDT", "year": 2006, "version": None})
     assert 'href="budget_monitoring.ipynb?unit=BDT&amp;year=2006"' in directory.html.value
@@ -500,7 +500,7 @@ def test_the_header_names_the_version_with_its_period_and_the_as_of_date(app: wi
     bar = widgets.FilterBar(app)
     header = widgets.AppHeader(app, filters=bar)
     assert "Plan version 2006-2007 approved (2006-2007) · Execution data as of 2007-06-30" in header.html.value
-    assert "2006-2007 approved (2006-2007)" in header.static_html() and "Signed in" not in header.static_html()
+    assert "2006-2007 approved (2006-2007)" in header.static_html() and "Acting as" not in header.static_html()
     bar.version = "2004-2005 approved"  # the header follows the choice
     assert "Plan version 2004-2005 approved (2004-2005)" in header.html.value
     labels = dict((name, label) for label, name in bar.selects["version"].options)

@@ -63,7 +63,7 @@ class AppHeader(Composite):
     def _html(self, *, live: bool) -> str:
         meta = self.describe()
         if live:
-            meta.append(f"Signed in as {self.app.user.describe()}")
+            meta.append(f"Acting as {self.app.user.describe()}")
         parts = [f'<div class="itu-org">{html.escape(ORGANISATION)}</div>']
         if self.title:
             parts.append(f'<div class="itu-title">{html.escape(self.title)}</div>')
