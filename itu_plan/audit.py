@@ -114,6 +114,10 @@ class ChainCheck:
     checked: int
     broken_at: int | None = None
     reason: str = ""
+    #: the newest event and its hash, when the chain is whole: write them down (or
+    #: publish them) to know later that nothing before them was rewritten
+    newest: int | None = None
+    newest_hash: str | None = None
 
     @property
     def whole(self) -> bool:
@@ -122,7 +126,8 @@ class ChainCheck:
     def sentence(self) -> str:
         if self.whole:
             events = "event" if self.checked == 1 else "events"
-            return f"The audit trail is whole: {self.checked:,} {events} checked, each chained to the one before."
+            head = f"; the newest, event {self.newest}, has hash {self.newest_hash}" if self.newest else ""
+            return f"The audit trail is whole: {self.checked:,} {events} checked, each chained to the one before{head}."
         return (
             f"The audit trail is broken at event {self.broken_at}: {self.reason}. "
             f"{self.checked:,} checked up to there; an event was changed, removed or inserted at that point."
@@ -151,8 +156,9 @@ def verify(connection: Connection) -> ChainCheck:
     """Check the whole chain: each event's hash must be the digest of its content and the
     previous event's hash. Names the first event that does not match."""
     previous: str | None = None
-    checked = 0
+    checked = newest = 0
     for event_id, stored, fields in chain_rows(connection):
+        newest = event_id
         checked += 1
         if stored is None:
             return ChainCheck(checked, event_id, "it carries no hash")
@@ -163,7 +169,7 @@ def verify(connection: Connection) -> ChainCheck:
                 "its hash does not match its content and the event before it",
             )
         previous = stored
-    return ChainCheck(checked)
+    return ChainCheck(checked, newest=newest or None, newest_hash=previous)
 
 
 def list_events(session: Session, table: str | None = None, key: str | None = None) -> list[AuditEvent]:
