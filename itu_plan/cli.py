@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from itu_plan import store
 from itu_plan.errors import ItuPlanError, UsageError, ValidationError
 from itu_plan.workspace import Workspace
 
@@ -278,12 +279,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """
     from itu_plan import apps
 
-    with _open(args):  # refuse early when there is no workspace
-        pass
+    with _open(args) as workspace:  # refuse early when there is no workspace, or a false claim
+        acting = workspace.user  # on PostgreSQL: the connection's login
     folder = apps.notebooks_dir(args.notebooks)
     apps.require_free_port(args.port)
     token = None if args.no_token else apps.new_token()
-    env = apps.kernel_environment(args.db, args.user, refresh=args.refresh, token=token)
+    env = apps.kernel_environment(args.db, acting, refresh=args.refresh, token=token)
     user = env["ITU_PLAN_USER"]
     print(f"Serving {folder} as {user} on {apps.LOCAL_IP} port {args.port} (Ctrl-C to stop); open:", file=sys.stderr)
     if token is None:
@@ -308,7 +309,11 @@ def cmd_lab(args: argparse.Namespace) -> int:
     from itu_plan import apps
 
     folder = apps.notebooks_dir(args.notebooks)
-    env = apps.lab_environment(args.db, args.user)
+    user = args.user
+    if store.is_postgresql(store.resolve_url(args.db)):  # the connection's login acts, not the OS login
+        with Workspace.open(args.db, args.user) as workspace:
+            user = workspace.user
+    env = apps.lab_environment(args.db, user)
     as_root = os.geteuid() == 0
     if as_root:
         print(

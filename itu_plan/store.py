@@ -28,6 +28,14 @@ def resolve_url(url: str | None = None) -> str:
     return url or os.environ.get("ITU_PLAN_DB") or DEFAULT_URL
 
 
+def is_postgresql(url: str) -> bool:
+    """Whether ``url`` names a PostgreSQL database (False for anything unparseable)."""
+    try:
+        return make_url(url).get_backend_name() == "postgresql"
+    except ArgumentError:
+        return False
+
+
 def absolute_url(url: str) -> str:
     """``url`` with a relative SQLite path made absolute (from the current folder)."""
     parsed = make_url(url)
