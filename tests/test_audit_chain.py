@@ -142,5 +142,10 @@ def test_on_postgresql_the_connection_decides_who_acts(postgres: object, capsys:
     assert main(["--db", as_planner, "--user", "admin", "version", "list"]) == 3
     err = capsys.readouterr().err
     assert err.startswith("itu-plan: admin may not act in this workspace") and "Traceback" not in err
+    for variable in ("ITU_PLAN_USER", "JUPYTERHUB_USER"):  # a claim in the environment is a claim too
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv(variable, "admin")
+            assert main(["--db", as_planner, "version", "list"]) == 3
+            assert "admin may not act in this workspace" in capsys.readouterr().err
     with Workspace.open(as_planner) as ws:
         assert ws.user == "planner.claims"
