@@ -18,9 +18,25 @@ success and one ``ConflictError``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypeVarTuple
 
-from sqlalchemy import Select, Subquery, func, insert, literal, or_, select, union_all, update
+from sqlalchemy import (
+    BigInteger,
+    CompoundSelect,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -37,8 +53,6 @@ from itu_plan.model import Activity, BudgetLine, CostLine, IncomeBudget, PlanVer
 from itu_plan.money import format_chf
 
 NAME_MAX = 100
-
-_Row = TypeVarTuple("_Row")
 
 
 @dataclass(frozen=True)
@@ -244,86 +258,56 @@ def _summary(session: Session, version: PlanVersion) -> VersionSummary:
 
 
 def change_against_base(session: Session, version: PlanVersion) -> VersionChange:
-    """How ``version`` differs from its ``based_on`` version (see :class:`VersionChange`)."""
+    """How ``version`` differs from its ``based_on`` version (see :class:`VersionChange`),
+    from :func:`change_query`."""
     base = version.based_on
     base_id = None if base is None else base.id
-
-    budget = _budget_lines_signed(version.id, base_id)
-    budget_diffs = (
-        select(budget.c.unit_id, func.sum(budget.c.delta).label("delta"))
-        .group_by(budget.c.unit_id, budget.c.objective_id, budget.c.year, budget.c.category)
-        .subquery()
-    )
-    budget_per_unit = session.execute(
-        select(budget_diffs.c.unit_id, func.sum(func.abs(budget_diffs.c.delta)))
-        .where(budget_diffs.c.delta != 0)
-        .group_by(budget_diffs.c.unit_id)
-    ).all()
-
-    costs = _cost_lines_signed(version.id, base_id)
-    cost_diffs = (
-        select(costs.c.activity_id, func.sum(costs.c.amount).label("delta"))
-        .group_by(
-            costs.c.activity_id,
-            costs.c.year,
-            costs.c.category,
-            costs.c.grade,
-            costs.c.funding_source_id,
-        )
-        .having(
-            or_(
-                func.sum(costs.c.amount) != 0,
-                func.sum(costs.c.work_months) != 0,
-                func.sum(costs.c.n) != 0,
-            )
-        )
-        .subquery()
-    )
-    cost_per_unit = session.execute(
-        select(Activity.unit_id, func.sum(func.abs(cost_diffs.c.delta)))
-        .join(cost_diffs, cost_diffs.c.activity_id == Activity.id)
-        .group_by(Activity.unit_id)
-    ).all()
-
-    income = _income_lines_signed(version.id, base_id)
-    income_diffs = (
-        select(func.sum(income.c.delta).label("delta")).group_by(income.c.year, income.c.funding_source_id).subquery()
-    )
-    income_amount = session.scalar(select(func.coalesce(func.sum(func.abs(income_diffs.c.delta)), 0)))
-
-    unit_ids = {unit_id for unit_id, _ in budget_per_unit} | {unit_id for unit_id, _ in cost_per_unit}
+    rows = session.execute(change_query(_integer(version.id), _integer(base_id))).all()
+    amounts = {"budget": 0, "cost": 0, "income": 0}
+    totals: dict[str, int | None] = {}
+    unit_ids = set()
+    for kind, unit_id, amount in rows:
+        if kind in ("total", "base_total"):
+            totals[kind] = None if amount is None else int(amount)
+            continue
+        amounts[kind] += int(amount or 0)
+        if unit_id is not None:
+            unit_ids.add(unit_id)
     return VersionChange(
         version=version.name,
         base=None if base is None else base.name,
-        budget_centimes=sum(int(a) for _, a in budget_per_unit),
-        cost_centimes=sum(int(a) for _, a in cost_per_unit),
-        income_centimes=int(income_amount or 0),
-        total_centimes=_budget_total(session, version.id),
-        base_total_centimes=None if base_id is None else _budget_total(session, base_id),
+        budget_centimes=amounts["budget"],
+        cost_centimes=amounts["cost"],
+        income_centimes=amounts["income"],
+        total_centimes=totals.get("total") or 0,
+        base_total_centimes=None if base_id is None else totals.get("base_total") or 0,
         units=_codes(session, unit_ids),
     )
 
 
-def _budget_total(session: Session, version_id: int) -> int:
-    total = session.scalar(
-        select(func.coalesce(func.sum(BudgetLine.amount_centimes), 0)).where(BudgetLine.version_id == version_id)
-    )
-    return int(total or 0)
+def _integer(value: int | None) -> ColumnElement[int]:
+    """A bound integer (NULL for None) typed for both backends."""
+    return cast(literal(value, Integer), Integer)
 
 
-def _signed(sides: list[Select[*_Row]]) -> Subquery:
-    """The union of ``sides`` (the version's lines, and its base's negated when it has one)."""
-    return (union_all(*sides) if len(sides) > 1 else sides[0]).subquery()
+def change_query(
+    version_id: ColumnElement[int], base_id: ColumnElement[int]
+) -> CompoundSelect[str, int | None, int | None]:
+    """The one definition of how a version differs from its base: rows ``(kind, unit_id, amount)``.
 
+    ``kind`` is ``budget`` or ``cost`` (one row per unit touched, with the sum of the
+    absolute differences of that unit's lines; a cost line whose work-months alone
+    changed touches its unit with an amount of 0), ``income`` (one row, unit NULL),
+    ``total`` (the version's budget total) and ``base_total`` (its base's; NULL without
+    a base). ``version_id`` and ``base_id`` are SQL expressions: bound values when Python
+    runs it (:func:`change_against_base`, on both backends), the arguments of the
+    PostgreSQL function ``itu_plan_version_change`` that :mod:`itu_plan.pg_security`
+    compiles from it and the database's approval rule calls.
+    """
+    sides = [(version_id, 1), (base_id, -1)]
 
-def _sides(version_id: int, base_id: int | None) -> list[tuple[int, int]]:
-    return [(version_id, 1)] if base_id is None else [(version_id, 1), (base_id, -1)]
-
-
-def _budget_lines_signed(version_id: int, base_id: int | None) -> Subquery:
-    """The budget lines of the version with their amounts, and of its base (if any) negated."""
-    return _signed(
-        [
+    budget = union_all(
+        *(
             select(
                 BudgetLine.unit_id,
                 BudgetLine.objective_id,
@@ -331,16 +315,26 @@ def _budget_lines_signed(version_id: int, base_id: int | None) -> Subquery:
                 BudgetLine.category,
                 (BudgetLine.amount_centimes * sign).label("delta"),
             ).where(BudgetLine.version_id == version)
-            for version, sign in _sides(version_id, base_id)
-        ]
+            for version, sign in sides
+        )
+    ).subquery("budget_sides")
+    budget_diffs = (
+        select(budget.c.unit_id, func.sum(budget.c.delta).label("delta"))
+        .group_by(budget.c.unit_id, budget.c.objective_id, budget.c.year, budget.c.category)
+        .subquery("budget_diffs")
+    )
+    budget_rows = (
+        select(
+            literal("budget", String).label("kind"),
+            budget_diffs.c.unit_id.label("unit_id"),
+            cast(func.sum(func.abs(budget_diffs.c.delta)), BigInteger).label("amount"),
+        )
+        .where(budget_diffs.c.delta != 0)
+        .group_by(budget_diffs.c.unit_id)
     )
 
-
-def _cost_lines_signed(version_id: int, base_id: int | None) -> Subquery:
-    """The cost lines of the version, and of its base (if any) with amounts, work-months and
-    a count negated: a business key whose sums are all zero did not change."""
-    return _signed(
-        [
+    costs = union_all(
+        *(
             select(
                 CostLine.activity_id,
                 CostLine.year,
@@ -349,25 +343,57 @@ def _cost_lines_signed(version_id: int, base_id: int | None) -> Subquery:
                 CostLine.funding_source_id,
                 (CostLine.amount_centimes * sign).label("amount"),
                 (func.coalesce(CostLine.work_months_e2, 0) * sign).label("work_months"),
-                literal(sign).label("n"),
+                literal(sign, Integer).label("n"),
             ).where(CostLine.version_id == version)
-            for version, sign in _sides(version_id, base_id)
-        ]
+            for version, sign in sides
+        )
+    ).subquery("cost_sides")
+    cost_diffs = (
+        select(costs.c.activity_id, func.sum(costs.c.amount).label("delta"))
+        .group_by(costs.c.activity_id, costs.c.year, costs.c.category, costs.c.grade, costs.c.funding_source_id)
+        .having(or_(func.sum(costs.c.amount) != 0, func.sum(costs.c.work_months) != 0, func.sum(costs.c.n) != 0))
+        .subquery("cost_diffs")
+    )
+    cost_rows = (
+        select(
+            literal("cost", String),
+            Activity.unit_id,
+            cast(func.sum(func.abs(cost_diffs.c.delta)), BigInteger),
+        )
+        .join(cost_diffs, cost_diffs.c.activity_id == Activity.id)
+        .group_by(Activity.unit_id)
     )
 
-
-def _income_lines_signed(version_id: int, base_id: int | None) -> Subquery:
-    """The income budget lines of the version with their amounts, and of its base (if any) negated."""
-    return _signed(
-        [
+    income = union_all(
+        *(
             select(
                 IncomeBudget.year,
                 IncomeBudget.funding_source_id,
                 (IncomeBudget.amount_centimes * sign).label("delta"),
             ).where(IncomeBudget.version_id == version)
-            for version, sign in _sides(version_id, base_id)
-        ]
+            for version, sign in sides
+        )
+    ).subquery("income_sides")
+    income_diffs = (
+        select(func.sum(income.c.delta).label("delta"))
+        .group_by(income.c.year, income.c.funding_source_id)
+        .subquery("income_diffs")
     )
+    income_row = select(
+        literal("income", String),
+        cast(null(), Integer),
+        cast(func.coalesce(func.sum(func.abs(income_diffs.c.delta)), 0), BigInteger),
+    )
+
+    def total(version: ColumnElement[int], kind: str) -> Select[str, int | None, int | None]:
+        amount = cast(func.coalesce(func.sum(BudgetLine.amount_centimes), 0), BigInteger)
+        return select(
+            literal(kind, String),
+            cast(null(), Integer),
+            case((version.is_(None), cast(null(), BigInteger)), else_=amount),
+        ).where(BudgetLine.version_id == version)
+
+    return union_all(budget_rows, cost_rows, income_row, total(version_id, "total"), total(base_id, "base_total"))
 
 
 def _codes(session: Session, unit_ids: set[int]) -> dict[int, str]:
