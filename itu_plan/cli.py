@@ -14,7 +14,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from itu_plan.errors import ItuPlanError, UsageError, ValidationError
+from sqlalchemy.exc import DBAPIError
+
+from itu_plan.errors import ItuPlanError, PermissionDenied, UsageError, ValidationError
 from itu_plan.workspace import Workspace
 
 Handler = Callable[[argparse.Namespace], int | None]
@@ -615,6 +617,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ItuPlanError as exc:
         print(f"itu-plan: {exc}", file=sys.stderr)
         return exc.exit_code
+    except DBAPIError as exc:
+        from itu_plan.pg_security import refusal_reason
+
+        reason = refusal_reason(exc)
+        if reason is None:
+            return _unexpected(args, exc)
+        user = getattr(args, "user", None) or "you"
+        print(f"itu-plan: the database refused the request of {user}: {reason}", file=sys.stderr)
+        return PermissionDenied.exit_code
     except KeyboardInterrupt:
         print("itu-plan: interrupted; nothing was written", file=sys.stderr)
         return 130
@@ -622,13 +633,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 0
     except Exception as exc:
-        if args.debug:
-            raise
-        print(
-            f"itu-plan: unexpected error: {_describe(exc)} (run with --debug for details)",
-            file=sys.stderr,
-        )
-        return 1
+        return _unexpected(args, exc)
+
+
+def _unexpected(args: argparse.Namespace, exc: Exception) -> int:
+    if args.debug:
+        raise exc
+    print(
+        f"itu-plan: unexpected error: {_describe(exc)} (run with --debug for details)",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _describe(exc: Exception) -> str:

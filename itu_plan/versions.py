@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import (
     BigInteger,
-    CompoundSelect,
     ColumnElement,
+    CompoundSelect,
+    Insert,
     Integer,
     Select,
     String,
@@ -40,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from itu_plan import audit
+from itu_plan import audit, pg_security
 from itu_plan.access import (
     Actor,
     require_approval,
@@ -199,6 +200,7 @@ def copy_version(session: Session, who: Actor, source: str, new_name: str) -> Pl
     original = get_version(session, source)
     if session.scalar(select(PlanVersion.id).where(PlanVersion.name == new_name)) is not None:
         raise UsageError(f"there is already a plan version {new_name!r}; choose another name")
+    on_postgresql = pg_security.is_postgresql(session)
     copy = PlanVersion(
         name=new_name,
         status="draft",
@@ -208,7 +210,17 @@ def copy_version(session: Session, who: Actor, source: str, new_name: str) -> Pl
     )
     try:
         with session.begin_nested():  # someone may take the name meanwhile
-            session.add(copy)
+            if on_postgresql:  # the database copies (a planner's copy writes every unit's lines)
+                pg_security.call(
+                    session,
+                    "itu_plan_copy_version",
+                    who.username,
+                    f"create plan version {new_name}",
+                    p_source=source,
+                    p_new=new_name,
+                )
+            else:
+                session.add(copy)
     except IntegrityError:
         event = audit.last_event(session, PlanVersion.__tablename__, new_name)
         raise ConflictError(
@@ -216,8 +228,11 @@ def copy_version(session: Session, who: Actor, source: str, new_name: str) -> Pl
             event.username if event else None,
             audit.utc(event.at) if event else None,
         ) from None
-    for model in (CostLine, BudgetLine, IncomeBudget):
-        _copy_lines(session, model, original.id, copy.id)
+    if on_postgresql:
+        copy = get_version(session, new_name)
+    else:
+        for statement in copy_statements(_integer(original.id), _integer(copy.id)):
+            session.execute(statement)
     summary = _summary(session, copy)
     audit.record(
         session,
@@ -237,20 +252,24 @@ def copy_version(session: Session, who: Actor, source: str, new_name: str) -> Pl
     return copy
 
 
-def _copy_lines(
-    session: Session, model: type[CostLine] | type[BudgetLine] | type[IncomeBudget], source_id: int, copy_id: int
-) -> None:
-    """Copy the lines of one kind of version ``source_id`` into version ``copy_id``, in one statement."""
-    table = model.__table__
-    columns = [c.name for c in table.columns if c.name not in ("id", "version_id", "row_version")]
-    session.execute(
-        insert(model).from_select(
-            ["version_id", *columns, "row_version"],
-            select(literal(copy_id), *(table.c[c] for c in columns), literal(1))
-            .where(table.c.version_id == source_id)
-            .order_by(table.c.id),
+def copy_statements(source_id: ColumnElement[int], copy_id: ColumnElement[int]) -> list[Insert]:
+    """The statements that copy the cost, budget and income budget lines of version
+    ``source_id`` into version ``copy_id``, one per kind: SQL expressions, bound values in
+    Python, the variables of the PostgreSQL function ``itu_plan_copy_version`` that
+    :mod:`itu_plan.pg_security` compiles from them."""
+    statements = []
+    for model in (CostLine, BudgetLine, IncomeBudget):
+        table = model.__table__
+        columns = [c.name for c in table.columns if c.name not in ("id", "version_id", "row_version")]
+        statements.append(
+            insert(model).from_select(
+                ["version_id", *columns, "row_version"],
+                select(copy_id, *(table.c[c] for c in columns), literal(1, Integer))
+                .where(table.c.version_id == source_id)
+                .order_by(table.c.id),
+            )
         )
-    )
+    return statements
 
 
 def _summary(session: Session, version: PlanVersion) -> VersionSummary:
@@ -428,6 +447,22 @@ def _set_status(session: Session, version: PlanVersion, status: str, **values: s
     session.expire(version)
 
 
+def _transitioned(session: Session, version: PlanVersion, done: bool) -> None:
+    """After the database's transition of ``version``: a ``ConflictError`` when it found the
+    version changed since it was read (``done`` false), as :func:`_set_status` does."""
+    name = version.name
+    session.expire(version)
+    if done:
+        session.refresh(version)
+        return
+    event = audit.last_event(session, PlanVersion.__tablename__, name)
+    raise ConflictError(
+        f"plan version {name}",
+        event.username if event else None,
+        audit.utc(event.at) if event else None,
+    )
+
+
 def submit(session: Session, who: Actor, name: str) -> PlanVersion:
     """Submit the draft ``name`` for approval; it is locked from now on.
 
@@ -441,7 +476,18 @@ def submit(session: Session, who: Actor, name: str) -> PlanVersion:
         raise UsageError(f"cannot submit {name}: it is {version.status}; only a draft can be submitted")
     change = change_against_base(session, version)
     require_submission(who, version=name, units=change.units)
-    _set_status(session, version, "submitted", submitted_by=who.username)
+    if pg_security.is_postgresql(session):  # the database has the last word
+        done = pg_security.call(
+            session,
+            "itu_plan_submit",
+            who.username,
+            f"submit {name}",
+            p_version=name,
+            p_row_version=version.row_version,
+        )
+        _transitioned(session, version, bool(done))
+    else:
+        _set_status(session, version, "submitted", submitted_by=who.username)
     audit.record(
         session,
         who.username,
@@ -481,7 +527,20 @@ def approve(session: Session, who: Actor, name: str) -> Approval:
         units=change.units,
     )
     submitted_by = version.submitted_by
-    _set_status(session, version, "approved")
+    superseded_by_database: list[str] | None = None
+    if pg_security.is_postgresql(session):  # the database has the last word, and supersedes
+        names = pg_security.call(
+            session,
+            "itu_plan_approve",
+            who.username,
+            f"approve {name}",
+            p_version=name,
+            p_row_version=version.row_version,
+        )
+        _transitioned(session, version, names is not None)
+        superseded_by_database = list(names)
+    else:
+        _set_status(session, version, "approved")
     limit = None if who.is_admin else who.delegation_limit_centimes or 0
     audit.record(
         session,
@@ -505,6 +564,10 @@ def approve(session: Session, who: Actor, name: str) -> Approval:
         },
     )
     superseded = []
+    if superseded_by_database is not None:
+        for other_name in superseded_by_database:
+            _record_superseded(session, who, other_name, name)
+        return Approval(version, change, superseded_by_database)
     others = session.scalars(
         select(PlanVersion)
         .where(
@@ -517,14 +580,18 @@ def approve(session: Session, who: Actor, name: str) -> Approval:
     ).all()
     for other in others:
         _set_status(session, other, "superseded")
-        audit.record(
-            session,
-            who.username,
-            "supersede",
-            PlanVersion.__tablename__,
-            other.name,
-            before={"status": "approved"},
-            after={"status": "superseded", "superseded_by": name},
-        )
+        _record_superseded(session, who, other.name, name)
         superseded.append(other.name)
     return Approval(version, change, superseded)
+
+
+def _record_superseded(session: Session, who: Actor, name: str, by: str) -> None:
+    audit.record(
+        session,
+        who.username,
+        "supersede",
+        PlanVersion.__tablename__,
+        name,
+        before={"status": "approved"},
+        after={"status": "superseded", "superseded_by": by},
+    )

@@ -106,9 +106,16 @@ class Workspace:
         """Create or upgrade the schema to the newest revision (idempotent).
 
         ``periods``: {version name: (first year, last year)} for versions of an
-        older workspace whose names carry no period.
+        older workspace whose names carry no period. On PostgreSQL it also sets up the
+        permissions the database enforces (:mod:`itu_plan.pg_security`), which needs a
+        database administrator.
         """
-        return store.upgrade(self.engine, periods)
+        from itu_plan import pg_security
+
+        revisions = store.upgrade(self.engine, periods)
+        with self.engine.begin() as connection:
+            pg_security.ensure(connection)  # PostgreSQL only: roles, grants, row-level security, functions
+        return revisions
 
     def require_schema(self) -> None:
         """Refuse to work on a database whose schema is missing or out of date."""
