@@ -53,8 +53,10 @@ the audit trail (a trigger refuses it besides), alter, disable or drop a table,
 trigger or policy, ``SET ROLE itu_plan_owner`` or ``SET session_replication_role``.
 A reviewer inserts audit events too: Python records their refused attempts.
 Row-level security is enabled and forced on activities, cost_lines,
-budget_lines, income_budget and comments; the owner's own policy lets the
-functions below write any row.
+budget_lines, income_budget, comments and plan_versions; the owner's own policy
+lets the functions below write any row. Planners and managers hold an UPDATE
+grant on ``plan_versions.row_version`` only so that their edits may lock the
+version they edit (``SELECT ... FOR SHARE``); its policy lets no update through.
 
 Workflow functions (SECURITY DEFINER, ``SET search_path = pg_catalog, public``,
 EXECUTE revoked from PUBLIC), the last word on the version workflow. Each takes
@@ -92,7 +94,7 @@ WRITERS = (GROUPS["manager"], GROUPS["planner"])
 REFUSED = "42501"
 
 #: Tables under row-level security: plan data.
-RLS_TABLES = ("activities", "cost_lines", "budget_lines", "income_budget", "comments")
+RLS_TABLES = ("activities", "cost_lines", "budget_lines", "income_budget", "comments", "plan_versions")
 #: Columns planners and managers may update (never ``id``, nor the version a line belongs to).
 WRITER_UPDATES = {
     "activities": None,  # every column but id
@@ -139,6 +141,14 @@ def _policies() -> dict[str, list[tuple[str, str, str, str | None, str | None]]]
             ("writer_resolve", "UPDATE", writers, "true", "resolved_by = session_user"),
         ],
     }
+    policies["plan_versions"] = [
+        read,
+        owner,
+        ("admin_all", "ALL", admin, "true", "true"),
+        # a planner's edit locks its version (SELECT ... FOR SHARE, which needs an UPDATE
+        # grant and policy); no row they update passes the check
+        ("writer_lock", "UPDATE", writers, "true", "false"),
+    ]
     for table in ("cost_lines", "budget_lines", "income_budget"):
         policies[table] = [
             read,
@@ -570,6 +580,8 @@ def _grants(connection: Connection, tables: list[str]) -> None:
             run(f'GRANT INSERT, DELETE, UPDATE ({", ".join(VERSION_UPDATES)}) ON "{table}" TO {admin}')
         else:
             run(f'GRANT INSERT, UPDATE, DELETE ON "{table}" TO {admin}')
+        if table == "plan_versions":
+            run(f'GRANT UPDATE (row_version) ON "{table}" TO {writers}')
         if table in WRITER_UPDATES:
             columns = WRITER_UPDATES[table] or [
                 name
