@@ -60,7 +60,7 @@ def bulk_insert(
         dbapi = connection.connection.driver_connection
         assert dbapi is not None
         if _row_security_active(connection, table):
-            return _insert_many(dbapi, table, cols, len(columns), iterator, progress)
+            return _insert_many(dbapi, table, columns, iterator, progress)
         with (
             dbapi.cursor() as cursor,
             cursor.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy,
@@ -97,16 +97,22 @@ def _row_security_active(connection: Connection, table: Table) -> bool:
 
 
 def _insert_many(
-    dbapi: Any, table: Table, cols: str, width: int, rows: Iterable[Row], progress: Callable[[int], Any] | None
+    dbapi: Any, table: Table, columns: Sequence[str], rows: Iterable[Row], progress: Callable[[int], Any] | None
 ) -> int:
-    """INSERT ``rows`` in pipelined batches: for tables under row-level security, where
-    every row passes the policies' checks (COPY FROM is not allowed there)."""
-    sql = f'INSERT INTO "{table.name}" ({cols}) VALUES ({", ".join(["%s"] * width)})'
+    """INSERT ``rows`` a chunk at a time, each chunk one statement over one array per
+    column (``INSERT ... SELECT FROM unnest(...)``): for tables under row-level security,
+    where COPY FROM is not allowed and the policies' subqueries run once per statement."""
+    from sqlalchemy.dialects import postgresql
+
+    dialect = postgresql.dialect()
+    arrays = ", ".join(f"%s::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
+    cols = ", ".join(f'"{c}"' for c in columns)
+    sql = f'INSERT INTO "{table.name}" ({cols}) SELECT * FROM unnest({arrays})'
     total = 0
     iterator = iter(rows)
     with dbapi.cursor() as cursor:
         while chunk := list(islice(iterator, CHUNK)):
-            cursor.executemany(sql, chunk)
+            cursor.execute(sql, [list(values) for values in zip(*chunk, strict=True)])
             total += len(chunk)
             if progress:
                 progress(len(chunk))

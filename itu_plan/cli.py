@@ -14,8 +14,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
-
 from itu_plan.errors import ItuPlanError, PermissionDenied, UsageError, ValidationError
 from itu_plan.workspace import Workspace
 
@@ -617,15 +615,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ItuPlanError as exc:
         print(f"itu-plan: {exc}", file=sys.stderr)
         return exc.exit_code
-    except DBAPIError as exc:
-        from itu_plan.pg_security import refusal_reason
-
-        reason = refusal_reason(exc)
-        if reason is None:
-            return _unexpected(args, exc)
-        user = getattr(args, "user", None) or "you"
-        print(f"itu-plan: the database refused the request of {user}: {reason}", file=sys.stderr)
-        return PermissionDenied.exit_code
     except KeyboardInterrupt:
         print("itu-plan: interrupted; nothing was written", file=sys.stderr)
         return 130
@@ -637,6 +626,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _unexpected(args: argparse.Namespace, exc: Exception) -> int:
+    from itu_plan.pg_security import refusal_reason
+
+    reason = refusal_reason(exc)  # PostgreSQL refused what Python let through: permission denied
+    if reason is not None:
+        user = getattr(args, "user", None) or "you"
+        print(f"itu-plan: the database refused the request of {user}: {reason}", file=sys.stderr)
+        return PermissionDenied.exit_code
     if args.debug:
         raise exc
     print(

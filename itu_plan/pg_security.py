@@ -693,7 +693,7 @@ def refusals(user: str, action: str) -> Iterator[None]:
 
 def refusal_reason(exc: BaseException) -> str | None:
     """The database's reason for refusing, when ``exc`` is a refusal (SQLSTATE 42501); else None."""
-    orig = getattr(exc, "orig", None)
+    orig = getattr(exc, "orig", None) or exc  # SQLAlchemy's wrapper, or the driver's own error
     if getattr(orig, "sqlstate", None) != REFUSED:
         return None
     diag = getattr(orig, "diag", None)

@@ -9,17 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from itu_plan import PermissionDenied, UsageError, Workspace, access, editing, versions
+from itu_plan import PermissionDenied, UsageError, Workspace, access, bulk, editing, versions
 from itu_plan.bundle import import_bundle
 from itu_plan.cli import main
 from itu_plan.demo import USERS as DEMO_USERS
 from itu_plan.demo import build_demo_workspace
-from itu_plan.model import AuditEvent, CostLine
+from itu_plan.model import Activity, AuditEvent, CostLine
 from itu_plan.pg_security import GROUPS, OWNER
 from tests.pg import PostgresServer
 from tests.small_plan import APPROVED, BARE, DRAFT, budget, build_small_plan, travel
@@ -398,3 +399,28 @@ def test_init_is_idempotent_and_puts_back_what_was_taken(plan_url: str, as_login
         == 0
     )
     assert _refused(planner, "UPDATE plan_versions SET status = 'approved'") == "42501"
+
+
+def test_bulk_loads_pass_row_level_security(plan_url: str, as_login: Callable[[str], Engine]) -> None:
+    """Where row-level security applies COPY is refused: the loader INSERTs arrays instead,
+    with the same values (dates as ISO text, a column of NULLs)."""
+    columns = ["code", "title", "objective_id", "unit_id", "start_date", "end_date", "status", "owner", "row_version"]
+    with create_engine(plan_url).connect() as c:
+        unit = c.execute(text("SELECT id FROM units WHERE code = 'BDT-PKM'")).scalar_one()
+        objective = c.execute(text("SELECT id FROM objectives WHERE code = 'ITU-D.1'")).scalar_one()
+    rows = [
+        (f"BULK-{i}", f"Bulk {i}", objective, unit, "2006-01-0" + str(i + 1), None, None, None, 1) for i in range(3)
+    ]
+    with as_login("planner.bdt").begin() as c:
+        assert bulk.bulk_insert(c, Activity.__table__, columns, rows, plain=True) == 3  # type: ignore[arg-type]
+    with as_login("planner.tsb").begin() as c, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        bulk.bulk_insert(c, Activity.__table__, columns, [("BULK-X", "X", objective, unit, None, None, None, None, 1)])  # type: ignore[arg-type]
+    with create_engine(plan_url).connect() as c:
+        stored = c.execute(
+            text("SELECT code, start_date::text, end_date FROM activities WHERE code LIKE 'BULK-%' ORDER BY 1")
+        )
+        assert stored.all() == [
+            ("BULK-0", "2006-01-01", None),
+            ("BULK-1", "2006-01-02", None),
+            ("BULK-2", "2006-01-03", None),
+        ]
