@@ -681,13 +681,18 @@ def _missing(connection: Connection) -> list[str]:
 @contextmanager
 def refusals(user: str, action: str) -> Iterator[None]:
     """Turn the database's refusal (SQLSTATE 42501) of ``user``'s ``action`` into
-    ``PermissionDenied`` with the database's reason."""
+    ``PermissionDenied`` with the database's reason (and its who and what, when it names
+    them: a login refused to act as someone else is named as the login)."""
     try:
         yield
     except DBAPIError as exc:
         reason = refusal_reason(exc)
         if reason is None:
             raise
+        primary = str(getattr(getattr(exc.orig, "diag", None), "message_primary", "") or "")
+        prefix = primary.removesuffix(f": {reason}")
+        if prefix != primary and " may not " in prefix:  # usernames have no spaces
+            user, action = prefix.split(" may not ", 1)
         raise PermissionDenied(user, action, reason) from None
 
 

@@ -424,3 +424,18 @@ def test_bulk_loads_pass_row_level_security(plan_url: str, as_login: Callable[[s
             ("BULK-1", "2006-01-02", None),
             ("BULK-2", "2006-01-03", None),
         ]
+
+
+def test_the_command_line_reports_the_databases_refusals(plan_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    planner = login_url(plan_url, "planner.bdt")
+    # claiming to be someone else: the database's function refuses (exit 3, a sentence)
+    assert main(["--db", planner, "--user", "admin", "version", "copy", APPROVED, "mine"]) == 3
+    assert capsys.readouterr().err == (
+        "itu-plan: planner.bdt may not create plan version mine as admin: the database connection is "
+        "planner.bdt's, and only a database administrator acts for someone else\n"
+    )
+    # a raw write Python would allow the claimed admin: the grants refuse it
+    assert main(["--db", planner, "--user", "admin", "users", "add", "newcomer", "--role", "reviewer"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("itu-plan: the database refused the request of admin: permission denied for table users")
+    assert "Traceback" not in err and err.count("\n") == 1
