@@ -390,7 +390,11 @@ BEGIN
             MESSAGE = format('the database role %s exists and is not a plain login; a database administrator '
                 'must rename it or the user before %s can be a workspace user', p_username, p_username);
     END IF;
-    IF p_role IS NOT NULL THEN
+    IF p_role IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM pg_auth_members m
+        JOIN pg_roles grp ON grp.oid = m.roleid JOIN pg_roles usr ON usr.oid = m.member
+        WHERE grp.rolname = 'itu_plan_' || p_role AND usr.rolname = p_username
+    ) THEN
         EXECUTE format('GRANT %I TO %I', 'itu_plan_' || p_role, p_username);
     END IF;
     FOREACH g IN ARRAY ARRAY['admin', 'manager', 'planner', 'reviewer'] LOOP
@@ -559,9 +563,21 @@ def _roles(connection: Connection) -> None:
             f"DO $$ BEGIN CREATE ROLE {role} NOLOGIN; "
             "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
         )
-    _runner(connection)(f"ALTER ROLE {OWNER} NOLOGIN CREATEROLE NOINHERIT")
-    for group in GROUPS.values():
-        _runner(connection)(f"ALTER ROLE {group} NOLOGIN NOCREATEROLE NOCREATEDB NOBYPASSRLS")
+    # only when they differ: another workspace's init may be altering them at the same moment
+    wanted = {OWNER: (False, True, False)} | {group: (False, False, True) for group in GROUPS.values()}
+    for role, (login, createrole, inherit) in wanted.items():
+        found = connection.execute(
+            text(
+                "SELECT rolcanlogin, rolcreaterole, rolinherit, rolsuper OR rolcreatedb OR rolbypassrls "
+                "OR rolreplication FROM pg_roles WHERE rolname = :r"
+            ),
+            {"r": role},
+        ).one()
+        if tuple(found) != (login, createrole, inherit, False):
+            _runner(connection)(
+                f"ALTER ROLE {role} NOLOGIN NOSUPERUSER NOCREATEDB NOBYPASSRLS NOREPLICATION "
+                f"{'CREATEROLE NOINHERIT' if createrole else 'NOCREATEROLE INHERIT'}"
+            )
 
 
 def _grants(connection: Connection, tables: list[str]) -> None:

@@ -439,3 +439,14 @@ def test_the_command_line_reports_the_databases_refusals(plan_url: str, capsys: 
     err = capsys.readouterr().err
     assert err.startswith("itu-plan: the database refused the request of admin: permission denied for table users")
     assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_an_admin_login_has_limits_too(plan_url: str, as_login: Callable[[str], Engine]) -> None:
+    admin = as_login("admin")
+    assert _refused(admin, "UPDATE plan_versions SET status = 'approved'") == "42501"  # only through the functions
+    assert _refused(admin, "TRUNCATE audit_events") == "42501"
+    assert _refused(admin, "ALTER TABLE cost_lines DISABLE ROW LEVEL SECURITY") == "42501"
+    approved = _line_id(plan_url, "BDT-AFR-001", APPROVED)
+    assert _rows(admin, "UPDATE cost_lines SET amount_centimes = 0 WHERE id = :id", id=approved) == 0
+    assert _rows(admin, "UPDATE settings SET value = value") == 0  # the small plan has no settings: allowed
+    assert _rows(admin, "UPDATE plan_versions SET name = name || ' (renamed)' WHERE name = :v", v=BARE) == 1
