@@ -44,15 +44,18 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
 def _open(args: argparse.Namespace, *, create: bool = False) -> Workspace:
     """The workspace of --db as --user; an existing one must have a current schema,
-    and once it has users, the user must be one of them (exit 3 otherwise)."""
+    and once it has users, the user must be one of them (exit 3 otherwise). On
+    PostgreSQL the connection's login is who acts: a --user that differs is refused
+    (exit 3) before anything else."""
     workspace = Workspace.open(args.db, args.user, create=create)
-    if not create:
-        try:
+    try:
+        workspace.user  # noqa: B018 - on PostgreSQL this asks the connection who is acting
+        if not create:
             workspace.require_schema()
             workspace.require_user()
-        except BaseException:
-            workspace.close()
-            raise
+    except BaseException:
+        workspace.close()
+        raise
     return workspace
 
 
@@ -64,7 +67,13 @@ def cmd_init(args: argparse.Namespace) -> int:
     periods = dict(_period_option(text) for text in args.period)
     with _open(args, create=True) as workspace:
         before, after = workspace.init(periods)
-    if before == after:
+        restored = workspace.restored
+    if before == after and restored:
+        print(
+            f"The workspace schema is at revision {after}; put back what guards the audit trail, "
+            f"which was missing or disabled: {', '.join(restored)}."
+        )
+    elif before == after:
         print(f"The workspace schema is up to date (revision {after}).")
     elif before is None:
         print(f"Created the workspace schema (revision {after}).")
@@ -549,9 +558,23 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     --table and --key keep the events of one table and/or one record (the exact
     business key, e.g. "2006-2007 draft/BDT-AFR-001/2006/travel//RB-MS").
+    `audit verify` checks the trail's hash chain: it prints how many events it checked
+    and exits 0 when the chain is whole; otherwise it names the first event that does
+    not match and exits 1.
     """
     from itu_plan import access, audit
 
+    if args.check == "verify":
+        with _open(args) as workspace:
+            workspace.require_schema()
+            with workspace.reading() as session:
+                access.actor(session, workspace.user)
+            check = workspace.verify_audit()
+        if check.whole:
+            print(check.sentence())
+            return 0
+        print(f"itu-plan: {check.sentence()}", file=sys.stderr)
+        return 1
     with _open(args) as workspace, workspace.reading() as session:
         access.actor(session, workspace.user)
         rows = [
@@ -567,6 +590,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _audit_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("check", nargs="?", choices=["verify"], help="verify: check the hash chain of the trail")
     parser.add_argument("--table", metavar="T", help="only events of this table, e.g. cost_lines")
     parser.add_argument("--key", metavar="K", help="only events of the record with this business key")
 

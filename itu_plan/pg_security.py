@@ -42,6 +42,7 @@ plan_versions           read      read; copy, submit, approve through     insert
 users, user_units       read      read                                    insert, update, delete (logins follow)
 audit_events            insert    insert                                  insert
 alembic_version         read      read                                    read
+audit_pending           -         -                                       -
 any other table         read      read                                    insert, update, delete
 ======================  ========  ======================================  ======================================
 
@@ -104,8 +105,10 @@ WRITER_UPDATES = {
 }
 #: Columns an admin may update in plan_versions (the status changes through the functions).
 VERSION_UPDATES = ("name", "based_on_id", "first_year", "last_year", "row_version")
-#: Tables nobody but the owner writes besides what is said above.
+#: Tables every group reads and nobody but the owner writes.
 READ_ONLY = ("alembic_version",)
+#: Tables of the owner alone: the audit guard's bookkeeping (see :mod:`itu_plan.guard`).
+OWNER_ONLY = ("audit_pending",)
 
 _MY_UNITS = "((SELECT itu_plan_my_units())::integer[])"  # a scalar subquery: evaluated once per statement
 _DRAFTS = "version_id IN (SELECT id FROM plan_versions WHERE status = 'draft')"
@@ -493,16 +496,7 @@ def ensure(connection: Connection) -> None:
     Needs a superuser (a database administrator); run by anyone else, it checks that
     everything is in place and otherwise refuses with ``UsageError``, naming what is missing.
     """
-    if connection.dialect.name != "postgresql":
-        return
-    if not connection.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar():
-        missing = _missing(connection)
-        if missing:
-            user = connection.execute(text("SELECT current_user")).scalar()
-            raise UsageError(
-                f"the workspace's database permissions are not set up ({'; '.join(missing)}), and {user} "
-                "may not set them up: run `itu-plan init` as a database administrator (a PostgreSQL superuser)"
-            )
+    if connection.dialect.name != "postgresql" or not may_set_up(connection):
         return
     run = _runner(connection)
     _roles(connection)
@@ -555,6 +549,30 @@ def _runner(connection: Connection) -> Callable[[str], object]:
     return run
 
 
+def may_set_up(connection: Connection) -> bool:
+    """Whether this connection sets up the database's guards and permissions: true on
+    SQLite and for a PostgreSQL superuser. For any other PostgreSQL login, false when
+    everything is in place (there is nothing to do), else ``UsageError`` naming what is
+    missing and who may set it up."""
+    if connection.dialect.name != "postgresql":
+        return connection.dialect.name == "sqlite"
+    user, superuser = connection.execute(
+        text("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user")
+    ).one()
+    if superuser:
+        return True
+    from itu_plan import guard
+
+    missing = _missing(connection) + [f"the trigger {name}" for name in guard.missing(connection)]
+    if missing:
+        raise UsageError(
+            f"the workspace's database guards and permissions are not all in place ({'; '.join(missing)}), "
+            f"and {user} may not set them up: run `itu-plan init` as a database administrator "
+            "(a PostgreSQL superuser)"
+        )
+    return False
+
+
 def _roles(connection: Connection) -> None:
     """The owner and the groups, created if missing (another workspace may create them at
     the same moment: a duplicate is fine)."""
@@ -587,6 +605,8 @@ def _grants(connection: Connection, tables: list[str]) -> None:
     admin = GROUPS["admin"]
     for table in tables:
         run(f'REVOKE ALL ON "{table}" FROM PUBLIC, {everyone}')
+        if table in OWNER_ONLY:
+            continue
         run(f'GRANT SELECT ON "{table}" TO {everyone}')
         if table in READ_ONLY:
             continue
@@ -624,7 +644,7 @@ def _grants(connection: Connection, tables: list[str]) -> None:
             continue
         if table == "audit_events":
             run(f"GRANT USAGE ON SEQUENCE {sequence} TO {everyone}")
-        elif table not in READ_ONLY:
+        elif table not in READ_ONLY + OWNER_ONLY:
             run(f"GRANT USAGE ON SEQUENCE {sequence} TO {admin}")
         if table in WRITER_UPDATES:
             run(f"GRANT USAGE ON SEQUENCE {sequence} TO {writers}")

@@ -154,7 +154,7 @@ def upgrade(engine: Engine, periods: dict[str, tuple[int, int]] | None = None) -
 
 #: The newest migration; a test keeps it equal to Alembic's head, so that checking
 #: a workspace's schema costs one query and no Alembic import.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -164,6 +164,16 @@ def schema_is_current(engine: Engine) -> bool:
         except DBAPIError:
             return False
     return stored == [HEAD_REVISION]
+
+
+def session_login(engine: Engine) -> tuple[str, bool]:
+    """Who a PostgreSQL engine's connections log in as (``session_user``), and whether
+    that login is a superuser."""
+    with engine.connect() as connection:
+        login, superuser = connection.execute(
+            text("SELECT session_user, rolsuper FROM pg_catalog.pg_roles WHERE rolname = session_user")
+        ).one()
+    return str(login), bool(superuser)
 
 
 def has_tables(engine: Engine) -> bool:

@@ -273,6 +273,21 @@ def test_header_directory_and_row(app: widgets.App) -> None:
     assert row.static_html().startswith('<div class="itu-row"><div>') and "itu-directory" in row.static_html()
 
 
+def test_the_header_warns_when_the_audit_trail_is_broken_or_unguarded(demo_copy: str) -> None:
+    import sqlite3
+
+    app = widgets.App.open(demo_copy, user="manager.bdt")
+    assert 'role="alert"' not in widgets.AppHeader(app, "Budget monitoring").html.value
+    with sqlite3.connect(demo_copy.removeprefix("sqlite:///")) as db:
+        db.execute("DROP TRIGGER audit_events_no_update")
+    unguarded = widgets.AppHeader(widgets.App.open(demo_copy, user="manager.bdt"), "Budget monitoring").html.value
+    assert "the audit trail is not protected: its guards are missing or disabled: audit_events_no_update" in unguarded
+    with sqlite3.connect(demo_copy.removeprefix("sqlite:///")) as db:
+        db.execute("UPDATE audit_events SET username = 'nobody' WHERE id = 1")
+    broken = widgets.AppHeader(widgets.App.open(demo_copy, user="manager.bdt"), "Budget monitoring").html.value
+    assert 'role="alert">Warning: The audit trail is broken at event 1:' in broken
+
+
 def test_parameters_come_from_the_query_string_under_voila(monkeypatch: pytest.MonkeyPatch) -> None:
     defaults = {"db_url": None, "version": None, "year": None, "unit": None}
     assert widgets.parameters(defaults) == defaults  # not under Voilà: the notebook's values

@@ -71,6 +71,7 @@ class App(traitlets.HasTraits):
         self._ids: dict[str, itertools.count[int]] = {}
         self._seen: int | None = None  # the workspace's last change, once watched
         self._timer: asyncio.TimerHandle | None = None
+        self._trail: audit.ChainCheck | None = None
 
     @classmethod
     def open(cls, db_url: str | None = None, *, user: str | None = None) -> App:
@@ -131,6 +132,20 @@ class App(traitlets.HasTraits):
         if self._user is None:
             self._user = catalogs.current_user(self.workspace)
         return self._user
+
+    @property
+    def trail(self) -> audit.ChainCheck:
+        """The audit trail's health, checked once per app: its hash chain
+        (``Workspace.verify_audit``) and whether its guards are in place."""
+        if self._trail is None:
+            check = self.workspace.verify_audit()
+            missing = self.workspace.missing_guards()
+            if check.whole and missing:
+                check = audit.ChainCheck(
+                    check.checked, reason=f"its guards are missing or disabled: {', '.join(missing)}"
+                )
+            self._trail = check
+        return self._trail
 
     @property
     def as_of(self) -> dt.date:

@@ -63,7 +63,22 @@ class AppHeader(Composite):
         if self.subtitle:
             parts.append(f'<div class="itu-meta">{html.escape(self.subtitle)}</div>')
         parts.append(f'<div class="itu-meta">{html.escape(" · ".join(meta))}</div>')
+        if live and (alarm := self._trail_alarm()):
+            parts.append(f'<div class="itu-meta itu-trail-broken" role="alert">{html.escape(alarm)}</div>')
         return f'<div class="itu-header" data-as-of="{self.app.as_of.isoformat()}">{"".join(parts)}</div>'
+
+    def _trail_alarm(self) -> str:
+        """A sentence when the audit trail cannot be trusted (its chain broken, its guards
+        gone), else ''."""
+        trail = self.app.trail
+        if not trail.whole:
+            return f"Warning: {trail.sentence()} Ask an administrator to run `itu-plan audit verify`."
+        if trail.reason:
+            return (
+                f"Warning: the audit trail is not protected: {trail.reason}. "
+                "Ask an administrator to run `itu-plan init`."
+            )
+        return ""
 
     def static_html(self) -> str:
         return self._html(live=False)
