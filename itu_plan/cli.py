@@ -384,7 +384,9 @@ COMMANDS["lab"] = (cmd_lab, _lab_arguments)
 
 def _print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> None:
     """Print ``rows`` under ``headers`` in aligned columns (``right``: right-aligned columns)."""
-    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
+    from itu_plan.reports.output import printable
+
+    cells = [[str(h) for h in headers]] + [["" if v is None else printable(str(v)) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for n, row in enumerate(cells):
         line = "  ".join(
