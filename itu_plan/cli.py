@@ -663,6 +663,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Problem lines printed at most; the others are counted in one line.
+SHOWN_PROBLEMS = 100
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -672,7 +676,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args) or 0
     except ValidationError as exc:
-        for line in exc.lines():
+        for line in exc.lines(limit=SHOWN_PROBLEMS):
             print(line, file=sys.stderr)
         print(f"itu-plan: {exc}", file=sys.stderr)
         return exc.exit_code

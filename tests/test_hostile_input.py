@@ -226,3 +226,176 @@ def test_a_really_full_disk_gives_one_sentence_and_nothing_behind(demo_copy: str
             assert list(disk.iterdir()) == []
     finally:
         subprocess.run(["umount", str(disk)], check=True)
+
+
+# -- workbooks cannot exhaust the machine --------------------------------------------------------------
+
+XLSX_PARTS = {
+    "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?>'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '<Override PartName="/xl/sharedStrings.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+    "_rels/.rels": '<?xml version="1.0" encoding="UTF-8"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Target="xl/workbook.xml" '
+    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"/></Relationships>',
+    "xl/workbook.xml": '<?xml version="1.0" encoding="UTF-8"?>'
+    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheets><sheet name="agreements" sheetId="1" r:id="rId1"/></sheets></workbook>',
+    "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Target="worksheets/sheet1.xml" '
+    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"/>'
+    '<Relationship Id="rId2" Target="sharedStrings.xml" '
+    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"/></Relationships>',
+}
+SHEET_START = (
+    b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    b'<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+)
+SHEET_END = b"</sheetData></worksheet>"
+
+
+def _bomb(path: Path, sheet: list[bytes], shared: list[bytes]) -> Path:
+    """A workbook of one sheet ``agreements``, built part by part with zipfile (the parts
+    are streamed, so a part of gigabytes takes a few megabytes on disk)."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, content in XLSX_PARTS.items():
+            archive.writestr(name, content)
+        for name, pieces in (("xl/worksheets/sheet1.xml", sheet), ("xl/sharedStrings.xml", shared)):
+            with archive.open(name, "w", force_zip64=True) as part:
+                for piece in pieces:
+                    part.write(piece)
+    return path
+
+
+def _shared(*strings: bytes) -> list[bytes]:
+    head = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>code</t></si>'
+    return [head, *(b"<si><t>" + s + b"</t></si>" for s in strings), b"</sst>"]
+
+
+@pytest.fixture(scope="module")
+def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("bombs")
+    rows = b"".join(b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>A%d</t></is></c></row>' % (n, n, n)
+                    for n in range(2, 1_100_002))  # fmt: skip
+    big = [b"<si><t>", *([b"a" * (1 << 20)] * 256), b"</t></si>"]  # one cell of 256 MB
+    return {
+        "one huge shared string": _bomb(
+            folder / "cell.xlsx", [SHEET_START, SHEET_END], _shared()[:1] + big + [b"</sst>"]
+        ),
+        "1.1 million rows": _bomb(folder / "rows.xlsx", [SHEET_START, rows, SHEET_END], _shared()),
+        "a row at 3 million": _bomb(
+            folder / "gap.xlsx",
+            [SHEET_START, b'<row r="3000000"><c r="A3000000"><v>1</v></c></row>', SHEET_END],
+            _shared(),
+        ),
+    }
+
+
+def _measured(url: str, *args: str) -> tuple[int, str, float, float]:
+    """Run ``itu-plan ARGS`` in a process of its own: (exit code, stderr, seconds, peak MB).
+
+    The peak is measured by ``/usr/bin/time``: a child of this (large) process would
+    carry its resident-size high-water mark over fork and exec."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    timer = shutil.which("time", path="/usr/bin:/bin")
+    if timer is None:
+        pytest.skip("needs /usr/bin/time to measure the peak memory")
+    started = time.monotonic()
+    result = subprocess.run(
+        [timer, "-f", "%M", sys.executable, "-m", "itu_plan.cli", "--db", url, *args],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    seconds = time.monotonic() - started
+    *lines, peak = [line for line in result.stderr.splitlines() if not line.startswith("Command exited")]
+    return result.returncode, "\n".join(lines), seconds, int(peak) / 1024
+
+
+@pytest.mark.parametrize("bomb", ["one huge shared string", "1.1 million rows", "a row at 3 million"])
+def test_a_workbook_bomb_is_refused_before_memory_grows(bombs: dict[str, Path], bomb: str, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    assert _measured(url, "init")[0] == 0
+    path = bombs[bomb]
+    assert path.stat().st_size < 10 << 20
+    code, err, seconds, peak = _measured(url, "import", str(path), "--quiet")
+    assert code == 2, err
+    assert err.splitlines()[0].startswith(f"{path.name}:1:: the workbook "), err
+    assert err.splitlines()[-1] == "itu-plan: 1 problem found; nothing was written"
+    assert seconds < 10 and peak < 300, (seconds, peak)
+
+
+def _inline_rows(rows: list[list[str]], first: int = 2) -> bytes:
+    """Rows of a sheet's XML with inline strings (as written by hand: no 32,767 cut)."""
+    out = []
+    for n, row in enumerate(rows, start=first):
+        cells = "".join(
+            f'<c r="{chr(65 + i)}{n}" t="inlineStr"><is><t>{v}</t></is></c>' for i, v in enumerate(row) if v
+        )
+        out.append(f'<row r="{n}">{cells}</row>')
+    return "".join(out).encode()
+
+
+AGREEMENT_COLUMNS = ["code", "title", "kind", "parties", "signed_date", "in_force_date", "status"]
+
+
+def test_workbook_limits_name_the_row_and_column(
+    loaded: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from itu_plan.bundle import read
+
+    start = SHEET_START.split(b"<row")[0]
+    header = _inline_rows([AGREEMENT_COLUMNS], first=1)
+    long = _inline_rows(
+        [["AGR-8", "fine", "treaty", "A; B", "", "", "open"], ["AGR-9", "x" * 40_000, "t", "A", "", "", "o"]]
+    )
+    _bomb(tmp_path / "long.xlsx", [start, header, long, SHEET_END], _shared())
+    code, _, err = _run(loaded, capsys, "import", str(tmp_path / "long.xlsx"), "--quiet")
+    assert (code, err.splitlines()[0]) == (
+        2, "agreements.csv:3:title: the cell holds 40,000 characters; a cell holds at most 32,767 (Excel's limit)"
+    )  # fmt: skip
+    many = _inline_rows([[f"AGR-{n + 10}", "t", "treaty", "A; B", "", "", "open"] for n in range(2000)])
+    _bomb(tmp_path / "slow.xlsx", [start, header, many, SHEET_END], _shared())
+    monkeypatch.setattr(read, "XLSX_MAX_SECONDS", 0.0)
+    code, _, err = _run(loaded, capsys, "import", str(tmp_path / "slow.xlsx"), "--quiet")
+    assert (code, err.splitlines()[0]) == (
+        2, "agreements.csv:1024:: reading the sheet took more than 0 s; import a CSV file"
+    )  # fmt: skip
+
+
+# -- a flood of problems is summarised ---------------------------------------------------------------
+
+
+def test_thousands_of_problems_print_the_first_hundred_and_the_count(
+    loaded: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """150,000 bad rows (6 MB: read ahead by a forked helper, whose problems are counted too)."""
+    header = "reference,date,unit_code,activity_code,objective_code,category,amount,funding_source_code\n"
+    rows = "".join(f"N-{n},2006-07-01,GS,,S-01,travel,ten,RB\n" for n in range(150_000))
+    bundle = write_bundle(tmp_path / "flood", {"actuals.csv": header + rows})
+    counts = loaded.table_counts()
+    code, _, err = _run(loaded, capsys, "import", str(bundle), "--quiet")
+    lines = err.splitlines()
+    assert (code, len(lines)) == (2, 102)
+    assert lines[0] == "actuals.csv:2:amount: 'ten' is not an amount in CHF"
+    assert lines[99] == "actuals.csv:101:amount: 'ten' is not an amount in CHF"
+    assert lines[100:] == ["... and 149,900 more problems", "itu-plan: 150,000 problems found; nothing was written"]
+    assert loaded.table_counts() == counts
+    from itu_plan import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        import_bundle(loaded, bundle)
+    assert (len(caught.value.problems), caught.value.more, caught.value.count) == (1_000, 149_000, 150_000)

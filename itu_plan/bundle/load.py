@@ -27,7 +27,7 @@ from itu_plan import model as m
 from itu_plan.bundle import ahead
 from itu_plan.bundle.read import Columns, RawFile, ReadError
 from itu_plan.bundle.spec import BY_NAME, FILES, REFERABLE, Field, FileSpec
-from itu_plan.errors import Problem
+from itu_plan.errors import Problem, Problems
 from itu_plan.model import period_in_name, period_text
 from itu_plan.money import format_scaled, staff_cost
 from itu_plan.values import (
@@ -396,7 +396,7 @@ class Importer:
         self.connection: Connection = session.connection()
         self.user = user
         self.progress = progress
-        self.problems: list[Problem] = []
+        self.problems = Problems()  # the first thousand, and a count of the others
         self.results: list[FileResult] = []
         self._ids: dict[str, dict[Any, int]] = {}  # referable file -> business key -> id
         self._declared: dict[str, set[str]] = defaultdict(set)  # keys the bundle declares
@@ -541,9 +541,10 @@ class Importer:
         def produce() -> Iterator[tuple[Any, ...]]:
             self.connection = self.session = ahead.NoDatabase()  # type: ignore[assignment]
             self._deltas = summaries.new_deltas()
-            reported = len(self.problems)
+            reported, counted = len(self.problems), self.problems.more
             for chunk in checked():
-                problems, reported = self.problems[reported:], len(self.problems)
+                problems = (self.problems[reported:], self.problems.more - counted)
+                reported, counted = len(self.problems), self.problems.more
                 if ready_made and not self.problems:
                     ready = self._insert_columns(chunk, range(chunk.size))
                     yield "rows", chunk.first_row, chunk.size, problems, ready
@@ -555,8 +556,9 @@ class Importer:
             if kind == "totals":
                 summaries.merge(self._deltas, message[0])
                 continue
-            first_row, size, problems, payload = message
+            first_row, size, (problems, more), payload = message
             self.problems.extend(problems)
+            self.problems.more += more
             if kind == "rows":
                 yield Chunk(spec, filename, first_row, {}, size), payload
             else:
