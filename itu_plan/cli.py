@@ -345,6 +345,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
         raise UsageError("--ssl-cert and --ssl-key go together")
     proxy = hub.find_proxy()
     published = hub.publish_notebooks(apps.notebooks_dir(args.notebooks), Path(args.apps))
+    hub.require_reachable("the published notebooks", Path(args.apps))
     settings = hub.HubSettings(
         workspace_url=url, database=database, ip=args.ip, port=args.port,
         hub_port=args.hub_port or hub.free_port(), proxy_api_port=args.proxy_api_port or hub.free_port(),
