@@ -321,6 +321,13 @@ def test_planners_get_jupyterlab_as_themselves(deployment: Deployment, chromium:
         page.goto(f"{deployment.base}/user/{name}/voila/render/itu-plan-notebooks/index.ipynb", timeout=120_000)
         page.wait_for_selector(f"text=Signed in as {name}", timeout=120_000)
         deployment.figures[f"{name}_first_app_seconds"] = round(time.monotonic() - shown, 1)
+        if name == PLANNERS[0]:  # the control for the manager's test: a planner's app kernel runs code
+            marker = Path(f"/tmp/{PREFIX}-executed-{secrets.token_hex(4)}")
+            try:
+                assert "execute_reply" in page.evaluate(PAGE_KERNEL_JS, [str(marker)])
+                assert marker.read_text() == "ran" and marker.owner() == name
+            finally:
+                marker.unlink(missing_ok=True)
         deployment.figures[f"{name}_memory_mib"] = round(_memory_mib(name))
     # nobody opens someone else's server, whether it runs or not
     context, page = pages[PLANNERS[0]]
