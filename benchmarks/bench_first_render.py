@@ -211,7 +211,7 @@ def wait_quiet(pid: int, *, window: float = 1.0, busy: float = 0.05, timeout: fl
 def serving(db: Path, folder: Path, log: Path, extra: list[str]) -> Iterator[tuple[str, int]]:
     """``itu-plan serve`` of ``folder`` (it becomes Voilà); yields the base URL and its pid."""
     port = free_port()
-    command = itu("--db", f"sqlite:///{db}", "--user", USER, "serve", "--no-browser", "--port", str(port),
+    command = itu("--db", f"sqlite:///{db}", "--user", USER, "serve", "--no-browser", "--no-token", "--port", str(port),
                   "--notebooks", str(folder), *extra)  # fmt: skip
     with log.open("w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)

@@ -8,6 +8,8 @@ made absolute first, since kernels run in the notebooks folder.
 from __future__ import annotations
 
 import os
+import secrets
+import socket
 import sys
 from pathlib import Path
 
@@ -30,6 +32,18 @@ JUPYTER_DATA = Path(__file__).parent / "data"
 #: pages: plotly's renderer (4.7 MB of JavaScript in every page; the apps' charts are drawn by
 #: the kernel, see widgets.svg_chart) and anywidget.
 UNUSED_EXTENSIONS = ("jupyterlab-plotly", "anywidget")
+#: ``serve`` and ``lab`` are for one person on their own machine: they listen here only
+#: (several people use the JupyterHub deployment).
+LOCAL_IP = "127.0.0.1"
+#: The names a browser on this machine reaches them by; ``serve`` answers no other Host.
+LOCAL_NAMES = ("localhost", "127.0.0.1", "[::1]")
+#: How ``itu-plan serve`` hands the token it made to its server, which takes it out of its
+#: environment at once (a command line can be read by every user of the machine).
+SERVE_TOKEN_ENV = "ITU_PLAN_SERVE_TOKEN"
+#: The Jupyter config folder of ``lab``, put first on ``JUPYTER_CONFIG_PATH``: its
+#: ``labconfig/page_config.json`` turns off the plugin that greets a planner with the
+#: "official Jupyter news" prompt (and fetches news and updates from a website).
+LAB_CONFIG = JUPYTER_DATA / "lab_config"
 
 
 def notebooks_dir(path: str | os.PathLike[str] | None = None) -> Path:
@@ -45,15 +59,49 @@ def notebooks_dir(path: str | os.PathLike[str] | None = None) -> Path:
     raise UsageError("could not find the notebooks folder; name it with --notebooks DIR")
 
 
-def kernel_environment(url: str | None, user: str | None, *, refresh: float | None = None) -> dict[str, str]:
+def new_token() -> str:
+    """A token for ``serve``: 256 random bits, URL-safe (Jupyter's has 192)."""
+    return secrets.token_urlsafe(32)
+
+
+def serve_url(port: int, token: str | None) -> str:
+    """The address of the apps served on ``port``, with ``token`` when one is required."""
+    return f"http://{LOCAL_IP}:{port}/" + (f"?token={token}" if token else "")
+
+
+def local_hosts(port: int) -> frozenset[str]:
+    """The Host headers that name a server of this machine listening on ``port``."""
+    hosts = {f"{name}:{port}" for name in LOCAL_NAMES}
+    return frozenset(hosts | set(LOCAL_NAMES) if port == 80 else hosts)
+
+
+def require_free_port(port: int) -> None:
+    """Refuse a port another program holds on 127.0.0.1, before the URL is printed."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            probe.bind((LOCAL_IP, port))
+        except OSError as exc:
+            raise UsageError(
+                f"cannot listen on {LOCAL_IP} port {port} ({exc.strerror}); choose another with --port"
+            ) from None
+
+
+def kernel_environment(
+    url: str | None, user: str | None, *, refresh: float | None = None, token: str | None = None
+) -> dict[str, str]:
     """The environment of the server and its kernels: the workspace, the acting user,
-    how often apps look for others' changes (``refresh`` seconds, if given), and the
+    how often apps look for others' changes (``refresh`` seconds, if given), the token
+    ``serve`` requires (if any; its server takes it out before a kernel starts), and the
     package's Jupyter data folder (the Voilà template) first on ``JUPYTER_PATH``."""
     env = dict(os.environ)
     env["ITU_PLAN_DB"] = store.absolute_url(store.resolve_url(url))
     env["ITU_PLAN_USER"] = resolve_user(user)
     if refresh is not None:
         env[REFRESH_ENV] = str(refresh)
+    env.pop(SERVE_TOKEN_ENV, None)
+    if token:
+        env[SERVE_TOKEN_ENV] = token
     env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(JUPYTER_DATA), env.get("JUPYTER_PATH")]))
     return env
 
@@ -65,21 +113,23 @@ def voila_command(
     open_browser: bool,
     pool_size: int = 1,
     cull_after: int = CULL_IDLE_SECONDS,
-    ip: str = "127.0.0.1",
 ) -> list[str]:
     """The Voilà command line: tree mode over ``folder`` with the package's template
     (it needs the environment of ``kernel_environment``), sources stripped, tracebacks
     hidden, ``pool_size`` preheated kernels per notebook (0: none), kernels idle for
-    ``cull_after`` seconds culled, :data:`UNUSED_EXTENSIONS` left out.
+    ``cull_after`` seconds culled, :data:`UNUSED_EXTENSIONS` left out. It runs
+    :mod:`itu_plan.local_voila`: on 127.0.0.1 and ``port`` only (no other port tried),
+    for requests addressed to it, with the token of the environment.
 
     A page's kernel is shut down when the page closes; culling takes the kernels of
     pages that never said goodbye (a crashed browser, a lost connection), each about
     275 MB. Pooled (preheated) kernels are never culled.
     """
     return [
-        sys.executable, "-m", "voila", str(folder),
+        sys.executable, "-m", "itu_plan.local_voila", str(folder),
         f"--port={port}",
-        f"--Voila.ip={ip}",
+        "--Voila.port_retries=0",
+        f"--Voila.ip={LOCAL_IP}",
         f"--template={VOILA_TEMPLATE}",
         "--strip_sources=True",
         "--show_tracebacks=False",
@@ -93,12 +143,29 @@ def voila_command(
     ]  # fmt: skip
 
 
-def lab_command(folder: Path, *, port: int | None, open_browser: bool) -> list[str]:
-    command = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={folder}"]
+def lab_environment(url: str | None, user: str | None) -> dict[str, str]:
+    """The environment of ``lab``: :func:`kernel_environment` with :data:`LAB_CONFIG`."""
+    env = kernel_environment(url, user)
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [str(LAB_CONFIG), env.get("JUPYTER_CONFIG_PATH")]))
+    return env
+
+
+def lab_command(folder: Path, *, port: int | None, open_browser: bool, as_root: bool = False) -> list[str]:
+    """The JupyterLab command line (it needs the environment of :func:`lab_environment`):
+    on 127.0.0.1 with Jupyter's own token (in the URL it prints), no news fetched, no
+    update looked for, as root only with ``as_root``."""
+    command = [
+        sys.executable, "-m", "jupyterlab", f"--notebook-dir={folder}",
+        f"--ServerApp.ip={LOCAL_IP}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]  # fmt: skip
     if port:
         command.append(f"--port={port}")
     if not open_browser:
         command.append("--no-browser")
+    if as_root:
+        command.append("--allow-root")
     return command
 
 

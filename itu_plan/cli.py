@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from itu_plan import store
 from itu_plan.errors import ItuPlanError, UsageError, ValidationError
 from itu_plan.workspace import Workspace
 
@@ -45,15 +46,18 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
 def _open(args: argparse.Namespace, *, create: bool = False) -> Workspace:
     """The workspace of --db as --user; an existing one must have a current schema,
-    and once it has users, the user must be one of them (exit 3 otherwise)."""
+    and once it has users, the user must be one of them (exit 3 otherwise). On
+    PostgreSQL the connection's login is who acts: a --user that differs is refused
+    (exit 3) before anything else."""
     workspace = Workspace.open(args.db, args.user, create=create)
-    if not create:
-        try:
+    try:
+        workspace.user  # noqa: B018 - on PostgreSQL this asks the connection who is acting
+        if not create:
             workspace.require_schema()
             workspace.require_user()
-        except BaseException:
-            workspace.close()
-            raise
+    except BaseException:
+        workspace.close()
+        raise
     return workspace
 
 
@@ -65,7 +69,13 @@ def cmd_init(args: argparse.Namespace) -> int:
     periods = dict(_period_option(text) for text in args.period)
     with _open(args, create=True) as workspace:
         before, after = workspace.init(periods)
-    if before == after:
+        restored = workspace.restored
+    if before == after and restored:
+        print(
+            f"The workspace schema is at revision {after}; put back what guards the audit trail, "
+            f"which was missing or disabled: {', '.join(restored)}."
+        )
+    elif before == after:
         print(f"The workspace schema is up to date (revision {after}).")
     elif before is None:
         print(f"Created the workspace schema (revision {after}).")
@@ -256,18 +266,35 @@ def _render_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the notebooks as Voilà apps (the list at http://localhost:PORT/).
+    """Serve the notebooks as Voilà apps, for you on this machine.
 
-    Each app is at /voila/render/NAME.ipynb and takes query parameters such as
-    ?unit=BDT&year=2005. The kernels act on the workspace of --db as --user.
+    The apps act as the user who starts them (--user, else $ITU_PLAN_USER, ...). The
+    server listens on 127.0.0.1 only, answers only requests addressed to localhost,
+    127.0.0.1 or [::1] (403 otherwise), and requires the token in the URL it prints, as
+    Jupyter does: open that URL once and the browser keeps a login cookie. With
+    --no-token anyone and anything on this machine can use the apps as you. For several
+    people, use the JupyterHub deployment.
+
+    The list of apps is at the URL printed; each app is at /voila/render/NAME.ipynb and
+    takes query parameters such as ?unit=BDT&year=2005.
     """
     from itu_plan import apps
 
-    with _open(args):  # refuse early when there is no workspace
-        pass
+    with _open(args) as workspace:  # refuse early when there is no workspace, or a false claim
+        acting = workspace.user  # on PostgreSQL: the connection's login
     folder = apps.notebooks_dir(args.notebooks)
-    env = apps.kernel_environment(args.db, args.user, refresh=args.refresh)
-    print(f"Serving {folder} on http://localhost:{args.port}/ (Ctrl-C to stop)", file=sys.stderr)
+    apps.require_free_port(args.port)
+    token = None if args.no_token else apps.new_token()
+    env = apps.kernel_environment(args.db, acting, refresh=args.refresh, token=token)
+    user = env["ITU_PLAN_USER"]
+    print(f"Serving {folder} as {user} on {apps.LOCAL_IP} port {args.port} (Ctrl-C to stop); open:", file=sys.stderr)
+    if token is None:
+        print(
+            f"itu-plan: WARNING: --no-token: no token is required; every person and program on this "
+            f"machine can use the apps as {user}",
+            file=sys.stderr,
+        )
+    print(apps.serve_url(args.port, token), flush=True)
     command = apps.voila_command(
         folder, port=args.port, open_browser=not args.no_browser, pool_size=args.preheat, cull_after=args.cull_after
     )
@@ -275,16 +302,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    """Open JupyterLab on the notebooks (real-time collaboration with the collab extra)."""
+    """Open JupyterLab on the notebooks (real-time collaboration with the collab extra).
+
+    It listens on 127.0.0.1 and requires Jupyter's token, in the URL it prints. Run as
+    root (as in many containers) it starts all the same, with a warning.
+    """
     from itu_plan import apps
 
     folder = apps.notebooks_dir(args.notebooks)
-    env = apps.kernel_environment(args.db, args.user)
-    return apps.run(apps.lab_command(folder, port=args.port, open_browser=not args.no_browser), env)
+    user = args.user
+    if store.is_postgresql(store.resolve_url(args.db)):  # the connection's login acts, not the OS login
+        with Workspace.open(args.db, args.user) as workspace:
+            user = workspace.user
+    env = apps.lab_environment(args.db, user)
+    as_root = os.geteuid() == 0
+    if as_root:
+        print(
+            "itu-plan: WARNING: running JupyterLab as root: its notebooks and terminals can change "
+            "anything on this machine; run it as an ordinary user when you can",
+            file=sys.stderr,
+        )
+    command = apps.lab_command(folder, port=args.port, open_browser=not args.no_browser, as_root=as_root)
+    return apps.run(command, env)
 
 
 def _lab_arguments(parser: argparse.ArgumentParser, default_port: int | None = None) -> None:
-    parser.add_argument("--port", type=int, default=default_port, help="port to listen on")
+    parser.add_argument("--port", type=int, default=default_port, help="port to listen on (on 127.0.0.1)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
     parser.add_argument("--notebooks", metavar="DIR", help="the notebooks folder (default: notebooks/)")
 
@@ -293,6 +336,10 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     from itu_plan.apps import CULL_IDLE_SECONDS, REFRESH_SECONDS
 
     _lab_arguments(parser, 8866)
+    parser.add_argument(
+        "--no-token", action="store_true",
+        help="require no token: anyone and anything on this machine can use the apps as you",
+    )  # fmt: skip
     parser.add_argument(
         "--preheat", type=int, default=1, metavar="N",
         help="kernels kept running each notebook ahead of visitors (default 1; 0 to save memory)",
@@ -633,9 +680,23 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     --table and --key keep the events of one table and/or one record (the exact
     business key, e.g. "2006-2007 draft/BDT-AFR-001/2006/travel//RB-MS").
+    `audit verify` checks the trail's hash chain: it prints how many events it checked
+    and exits 0 when the chain is whole; otherwise it names the first event that does
+    not match and exits 1.
     """
     from itu_plan import access, audit
 
+    if args.check == "verify":
+        with _open(args) as workspace:
+            workspace.require_schema()
+            with workspace.reading() as session:
+                access.actor(session, workspace.user)
+            check = workspace.verify_audit()
+        if check.whole:
+            print(check.sentence())
+            return 0
+        print(f"itu-plan: {check.sentence()}", file=sys.stderr)
+        return 1
     with _open(args) as workspace, workspace.reading() as session:
         access.actor(session, workspace.user)
         rows = [
@@ -651,6 +712,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _audit_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("check", nargs="?", choices=["verify"], help="verify: check the hash chain of the trail")
     parser.add_argument("--table", metavar="T", help="only events of this table, e.g. cost_lines")
     parser.add_argument("--key", metavar="K", help="only events of the record with this business key")
 

@@ -29,7 +29,7 @@ from jupyterhub.singleuser.extension import JupyterHubAuthorizer
 from jupyterhub.spawner import LocalProcessSpawner
 from tornado import web
 
-from itu_plan.apps import JUPYTER_DATA, REFRESH_ENV, UNUSED_EXTENSIONS, VOILA_TEMPLATE
+from itu_plan.apps import JUPYTER_DATA, LAB_CONFIG, REFRESH_ENV, UNUSED_EXTENSIONS, VOILA_TEMPLATE
 from itu_plan.hub import APP_MESSAGE_TYPES, LAB_ROLES, HubSettings
 
 #: Server extensions an apps-only server switches off (those installed with itu-plan and its
@@ -89,13 +89,14 @@ class WorkspaceSpawner(LocalProcessSpawner):
             home = Path(pwd.getpwnam(name).pw_dir)
         except KeyError:
             raise web.HTTPError(403, f"{name} has no OS account on this machine") from None
-        self.environment.update(server_environment(settings, name))
+        self.environment = server_environment(settings, name)  # afresh: a role may have changed
         self.cmd = [settings.python, "-m", "jupyterhub.singleuser"]
         if role in LAB_ROLES:
             await asyncio.to_thread(personal_notebooks, Path(settings.apps), home, name)
             self.notebook_dir = str(home)
             self.default_url = f"/lab/tree/{PERSONAL_NOTEBOOKS}/index.ipynb"
-            self.args = voila_arguments()
+            self.args = lab_arguments()
+            self.environment["JUPYTER_CONFIG_PATH"] = str(LAB_CONFIG)
         else:
             self.notebook_dir = settings.apps
             self.default_url = "/voila/render/index.ipynb"
@@ -142,6 +143,15 @@ def voila_arguments() -> list[str]:
         "--MappingKernelManager.cull_idle_timeout=600",
         "--MappingKernelManager.cull_interval=60",
         "--MappingKernelManager.cull_connected=True",
+    ]
+
+
+def lab_arguments() -> list[str]:
+    """JupyterLab as ``itu-plan lab`` has it (no news fetched, no update looked for), and the apps."""
+    return [
+        *voila_arguments(),
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
 
 

@@ -610,6 +610,12 @@ class AuditEvent(Base):
     record_key: Mapped[str | None] = mapped_column(String(300))
     before: Mapped[Any | None] = mapped_column(JSON)
     after: Mapped[Any | None] = mapped_column(JSON)
+    #: who was connected: ``session_user`` on PostgreSQL, the OS login on SQLite
+    login: Mapped[str | None] = mapped_column(String(100))
+    #: SHA-256 over the event and the previous event's hash (see ``itu_plan.audit.digest``)
+    hash: Mapped[str | None] = mapped_column(String(64))
+    #: the PostgreSQL transaction that wrote it (ties raw writes to the events that explain them)
+    txid: Mapped[int | None] = mapped_column(BigInteger)
 
 
 #: The workspace settings and what each holds: ``as_of``, the date the execution

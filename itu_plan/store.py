@@ -28,6 +28,14 @@ def resolve_url(url: str | None = None) -> str:
     return url or os.environ.get("ITU_PLAN_DB") or DEFAULT_URL
 
 
+def is_postgresql(url: str) -> bool:
+    """Whether ``url`` names a PostgreSQL database (False for anything unparseable)."""
+    try:
+        return make_url(url).get_backend_name() == "postgresql"
+    except ArgumentError:
+        return False
+
+
 def absolute_url(url: str) -> str:
     """``url`` with a relative SQLite path made absolute (from the current folder)."""
     parsed = make_url(url)
@@ -154,7 +162,7 @@ def upgrade(engine: Engine, periods: dict[str, tuple[int, int]] | None = None) -
 
 #: The newest migration; a test keeps it equal to Alembic's head, so that checking
 #: a workspace's schema costs one query and no Alembic import.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -164,6 +172,16 @@ def schema_is_current(engine: Engine) -> bool:
         except DBAPIError:
             return False
     return stored == [HEAD_REVISION]
+
+
+def session_login(engine: Engine) -> tuple[str, bool]:
+    """Who a PostgreSQL engine's connections log in as (``session_user``), and whether
+    that login is a superuser."""
+    with engine.connect() as connection:
+        login, superuser = connection.execute(
+            text("SELECT session_user, rolsuper FROM pg_catalog.pg_roles WHERE rolname = session_user")
+        ).one()
+    return str(login), bool(superuser)
 
 
 def has_tables(engine: Engine) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
-from itu_plan import store
+from itu_plan import live, store
 from itu_plan.errors import UsageError
 from itu_plan.model import CONTENT_TABLES, Setting
 
@@ -28,15 +28,27 @@ if TYPE_CHECKING:
     from itu_plan.reports.warnings import EarlyWarning
 
 
-def resolve_user(user: str | None = None) -> str:
-    """The acting user: the argument, else ``ITU_PLAN_USER``, ``JUPYTERHUB_USER``, the OS login."""
+def claimed_user(user: str | None = None) -> str | None:
+    """The user someone claims to be: the argument, else ``ITU_PLAN_USER``, else
+    ``JUPYTERHUB_USER``; None when nobody claims anything."""
     for candidate in (user, os.environ.get("ITU_PLAN_USER"), os.environ.get("JUPYTERHUB_USER")):
         if candidate:
             return candidate
+    return None
+
+
+def os_login() -> str:
+    """The OS login name ("local" when there is none, e.g. an anonymous container uid)."""
     try:
         return getpass.getuser()
-    except (KeyError, OSError):  # no login name, e.g. an anonymous container uid
+    except (KeyError, OSError):
         return "local"
+
+
+def resolve_user(user: str | None = None) -> str:
+    """The acting user as claimed: the argument, else ``ITU_PLAN_USER``, ``JUPYTERHUB_USER``,
+    the OS login. On PostgreSQL the connection has the last word (:attr:`Workspace.user`)."""
+    return claimed_user(user) or os_login()
 
 
 class Workspace:
@@ -45,10 +57,13 @@ class Workspace:
     >>> ws = Workspace.open("sqlite:///plan.db", user="planner.tsb")  # doctest: +SKIP
     """
 
-    def __init__(self, url: str, user: str, engine: Engine) -> None:
+    def __init__(self, url: str, user: str | None, engine: Engine) -> None:
         self.url = url
-        self.user = user
         self.engine = engine
+        self._claim = user
+        self._user: str | None = None
+        #: the guards the last :meth:`init` had to put back
+        self.restored: list[str] = []
         self._writes: sessionmaker[Session] = store.make_sessionmaker(store.writer(engine))
         self._bulk_writes: sessionmaker[Session] = store.make_sessionmaker(store.writer(engine, check_references=False))
         self._reads: sessionmaker[Session] = store.make_sessionmaker(engine)
@@ -61,14 +76,15 @@ class Workspace:
         so a mistyped path never leaves an empty workspace behind.
         """
         url = store.resolve_url(url)
-        if not create:
-            path = sqlite_path(url)
-            if path is not None and not path.exists():
+        path = sqlite_path(url)
+        if path is not None and not path.exists():
+            if not create:
                 raise UsageError(
                     f"there is no workspace at {path}; create one with `itu-plan init` "
                     "or `itu-plan demo`, or name another with --db"
                 )
-        return cls(url, resolve_user(user), store.make_engine(url))
+            _create_private(path)
+        return cls(url, claimed_user(user), store.make_engine(url))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -81,7 +97,53 @@ class Workspace:
 
     def __repr__(self) -> str:
         url = make_url(self.url).render_as_string(hide_password=True)
-        return f"Workspace({url!r}, user={self.user!r})"
+        return f"Workspace({url!r}, user={self._user or self._claim or os_login()!r})"
+
+    # -- who is acting -------------------------------------------------------------------
+
+    @property
+    def user(self) -> str:
+        """The user acting on the workspace.
+
+        SQLite is the single-person workspace: the user is who they say they are
+        (``--user``, ``ITU_PLAN_USER``, ``JUPYTERHUB_USER``, else the OS login); the
+        file's permissions are what protects it. On PostgreSQL the connection decides:
+        a login that is not a superuser acts as itself (``session_user``), and claiming
+        to be anyone else is refused (``PermissionDenied``, exit 3); a superuser (a
+        database administrator, who could ``SET SESSION AUTHORIZATION`` anyway) acts as
+        whoever it names.
+        """
+        if self._user is None:
+            self._user = self._identify()
+        return self._user
+
+    @user.setter
+    def user(self, name: str) -> None:
+        self._claim, self._user = name, None
+
+    @property
+    def login(self) -> str:
+        """Who is connected: ``session_user`` on PostgreSQL, the OS login on SQLite."""
+        if self.engine.dialect.name != "postgresql":
+            return os_login()
+        return store.session_login(self.engine)[0]
+
+    def _identify(self) -> str:
+        if self.engine.dialect.name != "postgresql":
+            return self._claim or os_login()
+        login, superuser = store.session_login(self.engine)
+        if superuser:
+            return self._claim or login
+        if self._claim is not None and self._claim != login:
+            from itu_plan.errors import PermissionDenied
+
+            raise PermissionDenied(
+                self._claim,
+                "act in this workspace",
+                f"the database connection is logged in as {login}, and on PostgreSQL the connection "
+                f"decides who acts (connect as {self._claim} to act as {self._claim})",
+            )
+        return login
 
     # -- sessions and schema ------------------------------------------------------
 
@@ -108,7 +170,33 @@ class Workspace:
         ``periods``: {version name: (first year, last year)} for versions of an
         older workspace whose names carry no period.
         """
-        return store.upgrade(self.engine, periods)
+        before, after = store.upgrade(self.engine, periods)
+        self.restored = self.protect()
+        return before, after
+
+    def protect(self) -> list[str]:
+        """Install the database's guards where they are missing (the audit trail's
+        triggers, see :mod:`itu_plan.guard`); returns the names of those put back."""
+        from itu_plan import guard
+
+        with self.engine.begin() as connection:
+            restored = guard.ensure(connection)
+            live.ensure_notify(connection)
+        return restored
+
+    def missing_guards(self) -> list[str]:
+        """The audit trail's triggers that are missing or disabled (see :mod:`itu_plan.guard`)."""
+        from itu_plan import guard
+
+        with self.engine.connect() as connection:
+            return guard.missing(connection)
+
+    def verify_audit(self) -> Any:
+        """Check the audit trail's hash chain (an :class:`itu_plan.audit.ChainCheck`)."""
+        from itu_plan import audit
+
+        with self.engine.connect() as connection:
+            return audit.verify(connection)
 
     def require_schema(self) -> None:
         """Refuse to work on a database whose schema is missing or out of date."""
@@ -133,6 +221,11 @@ class Workspace:
         query = select(AuditEvent.id).where(AuditEvent.action != "denied").order_by(AuditEvent.id.desc()).limit(1)
         with self.engine.connect() as connection:
             return connection.execute(query).scalar() or 0
+
+    def watcher(self) -> live.ChangeWatcher:
+        """A :class:`~itu_plan.live.ChangeWatcher`: wakes soon after someone saves (PostgreSQL
+        notifies it); on SQLite it only waits, and :meth:`last_change` is polled."""
+        return live.ChangeWatcher(self.engine)
 
     def table_counts(self) -> dict[str, int]:
         """Rows per content table (the audit trail excluded)."""
@@ -220,6 +313,20 @@ def _canonical(row: Any) -> str:
         else:
             parts.append(str(value))
     return "\x1f".join(parts) + "\x1e"
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty SQLite file only its owner may read and write (0600; SQLite gives
+    its journal files the same): a SQLite workspace is one person's, and its file's
+    permissions are what protect it."""
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot create a workspace at {path}: there is no folder {path.parent}")
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise UsageError(f"cannot create a workspace at {path}: {exc.strerror}") from None
 
 
 def sqlite_path(url: str) -> Path | None:

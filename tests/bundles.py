@@ -31,3 +31,20 @@ def report_rows(ws: Workspace, capsys: pytest.CaptureFixture[str], *args: str) -
     """``itu-plan report ARGS --format csv`` on ``ws`` (exit 0), header row first."""
     assert main(["--db", ws.url, "report", *args, "--format", "csv"]) == 0
     return list(csv.reader(io.StringIO(capsys.readouterr().out)))
+
+
+def schema_differences(ws: Workspace, *, compare_type: bool = False) -> list[object]:
+    """What the database's schema lacks or has beyond the models (Alembic's comparison),
+    the guard's own tables aside (``itu_plan.guard.GUARD_TABLES``, PostgreSQL)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from itu_plan.guard import GUARD_TABLES
+    from itu_plan.model import Base
+
+    def modelled(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+        return not (type_ == "table" and name in GUARD_TABLES)
+
+    options = {"compare_type": compare_type, "include_object": modelled}
+    with ws.engine.connect() as connection:
+        return list(compare_metadata(MigrationContext.configure(connection, opts=options), Base.metadata))

@@ -116,12 +116,17 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-def start_serve(db_url: str, user: str, log: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_serve(
+    db_url: str, user: str, log: Path, *extra: str, token: bool = False
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`itu-plan serve` in the background, its output in ``log``; the base URL. Without
+    ``token`` it runs with --no-token: the browser tests open each page in a browser
+    context of its own, with no login cookie (tests/test_serve_security.py tests the token)."""
     port = free_port()
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "itu_plan.cli", "--db", db_url, "--user", user,
-             "serve", "--no-browser", "--port", str(port), *extra],
+             "serve", "--no-browser", "--port", str(port), *([] if token else ["--no-token"]), *extra],
             stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     return process, f"http://127.0.0.1:{port}"

@@ -36,6 +36,13 @@ class PostgresServer:
             shutil.chown(self.socket, "postgres")
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
                   "--no-sync")  # fmt: skip
+        self.resume()
+
+    def halt(self) -> None:
+        """Stop the server as a crash would, keeping its files (:meth:`resume` starts it again)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def resume(self) -> None:
         options = f"-k {self.socket} -c listen_addresses='' -F -c fsync=off -c max_connections=200"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-o", options, "start")
 

@@ -37,6 +37,8 @@ CHART_UNITS = "() => JSON.parse(document.querySelector('.itu-report-chart svg.it
 def site(demo_sqlite: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Two apps of a demo copy served as the reviewer with the default preheating."""
     folder = tmp_path_factory.mktemp("preheated")
+    global SERVE_LOG
+    SERVE_LOG = folder / "serve.log"
     for name in ("index", "budget_monitoring"):
         shutil.copyfile(NOTEBOOKS / f"{name}.ipynb", folder / f"{name}.ipynb")
     shutil.copyfile(demo_sqlite, folder / "demo.db")
@@ -46,12 +48,26 @@ def site(demo_sqlite: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield base
 
 
+SERVE_LOG: Path | None = None
+
+
 def _open(browser: Any, url: str, ready: str = DRAWN) -> tuple[Any, list[str]]:
+    """The page at ``url`` once ``ready`` holds. The first visit after the server starts
+    may wait for the preheated kernels (two notebooks on two cores, beside the rest of a
+    CI machine): it gets three minutes, and a page that never gets ready fails with what
+    it shows and the end of the server's log."""
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(url, wait_until="commit", timeout=120_000)
-    page.wait_for_function(ready, timeout=120_000)
+    page.goto(url, wait_until="commit", timeout=180_000)
+    try:
+        page.wait_for_function(ready, timeout=180_000)
+    except Exception as exc:
+        shown = page.inner_text("body")[-2000:] if page.url else ""
+        log = SERVE_LOG.read_text(errors="replace")[-4000:] if SERVE_LOG and SERVE_LOG.exists() else ""
+        raise AssertionError(
+            f"{url} not ready ({exc}); page shows:\n{shown}\nserve log:\n{log}\nerrors: {errors}"
+        ) from exc
     return page, errors
 
 

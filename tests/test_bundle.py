@@ -19,6 +19,7 @@ from itu_plan import PermissionDenied, ValidationError, Workspace
 from itu_plan.bundle import export_bundle, import_bundle
 from itu_plan.cli import main
 from itu_plan.model import Actual, AuditEvent, CostLine, Unit
+from tests.bundles import schema_differences
 
 HANDMADE = Path(__file__).parent / "data" / "handmade"
 
@@ -141,17 +142,6 @@ def test_sigkill_half_way_leaves_the_workspace_as_before(db_url: str, tmp_path: 
         assert ws.checksum() == before
         assert schema_differences(ws) == []  # on PostgreSQL the set-aside foreign keys are back
         import_bundle(ws, HANDMADE / "actuals.csv")  # and it is still usable
-
-
-def schema_differences(ws: Workspace) -> list[object]:
-    """What the database's schema lacks or has beyond the models (Alembic's comparison)."""
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
-
-    from itu_plan.model import Base
-
-    with ws.engine.connect() as connection:
-        return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
 
 
 def test_large_loads_set_foreign_keys_aside_and_restore_them(

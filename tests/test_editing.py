@@ -34,12 +34,15 @@ def _events(workspace: Workspace, table: str | None = None, key: str | None = No
         return [
             (e.username, e.action, e.table_name, e.record_key, e.before, e.after)
             for e in audit.list_events(s, table, key)
+            if not e.action.startswith(audit.RAW_WRITE)  # the small plan is written with raw SQL
         ]
 
 
 def _audit_count(workspace: Workspace) -> int:
+    """Events of itu-plan's own (the raw writes that built the plan aside)."""
     with workspace.reading() as s:
-        return int(s.scalar(select(func.count()).select_from(AuditEvent)) or 0)
+        query = select(func.count()).select_from(AuditEvent).where(AuditEvent.action.not_like(f"{audit.RAW_WRITE}%"))
+        return int(s.scalar(query) or 0)
 
 
 def _row_version(workspace: Workspace, key: CostLineKey) -> int:

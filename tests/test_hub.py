@@ -319,7 +319,7 @@ def test_planners_get_jupyterlab_as_themselves(deployment: Deployment, chromium:
         # the apps of their own server name them as the acting user
         shown = time.monotonic()
         page.goto(f"{deployment.base}/user/{name}/voila/render/itu-plan-notebooks/index.ipynb", timeout=120_000)
-        page.wait_for_selector(f"text=Signed in as {name}", timeout=120_000)
+        page.wait_for_selector(f"text=Acting as {name}", timeout=120_000)
         deployment.figures[f"{name}_first_app_seconds"] = round(time.monotonic() - shown, 1)
         if name == PLANNERS[0]:  # the control for the manager's test: a planner's app kernel runs code
             marker = Path(f"/tmp/{PREFIX}-executed-{secrets.token_hex(4)}")
@@ -335,7 +335,7 @@ def test_planners_get_jupyterlab_as_themselves(deployment: Deployment, chromium:
         for path in ("lab", "voila/render/index.ipynb", "api/contents"):
             response = page.goto(f"{deployment.base}/user/{other}/{path}")
             assert response is not None and response.status in (403, 404), (other, path, response and response.url)
-            assert "Signed in as" not in page.content() and "jp-main-dock-panel" not in page.content()
+            assert "Acting as" not in page.content() and "jp-main-dock-panel" not in page.content()
     for context, _page in pages.values():
         context.close()
 
@@ -343,7 +343,7 @@ def test_planners_get_jupyterlab_as_themselves(deployment: Deployment, chromium:
 def test_a_manager_gets_the_apps_and_nothing_else(deployment: Deployment, chromium: Any) -> None:
     context, page, seconds = _log_in(deployment, chromium, MANAGER)
     deployment.figures["manager_server_ready_seconds"] = _server_start_seconds(deployment.log, MANAGER)
-    page.wait_for_selector(f"text=Signed in as {MANAGER}", timeout=120_000)
+    page.wait_for_selector(f"text=Acting as {MANAGER}", timeout=120_000)
     deployment.figures["manager_login_to_app_seconds"] = round(seconds, 1)
     deployment.figures["manager_memory_mib"] = round(_memory_mib(MANAGER))
     body = page.inner_text("body")

@@ -57,6 +57,11 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
+#: The server process `itu-plan serve` runs (a Voilà with a token and a Host check): the one
+#: module of the core that imports Voilà, and that no module of the core imports.
+SERVER_MODULE = REPO / "itu_plan" / "local_voila.py"
+
+
 def test_core_never_imports_the_ui() -> None:
     for path in (REPO / "itu_plan").rglob("*.py"):
         forbidden = _imports(path) & {
@@ -67,7 +72,21 @@ def test_core_never_imports_the_ui() -> None:
             "ipydatagrid",
             "plotly",
         }
+        if path == SERVER_MODULE:
+            forbidden -= {"voila"}
         assert not forbidden, f"{path.relative_to(REPO)} imports {forbidden}"
+        assert "itu_plan.local_voila" not in _modules(path), f"{path.relative_to(REPO)} imports the server module"
+
+
+def _modules(path: Path) -> set[str]:
+    """The full names of the modules ``path`` imports (``from a import b``: ``a`` and ``a.b``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
 
 
 def test_only_the_hub_module_imports_jupyterhub() -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -16,10 +14,9 @@ from itu_plan.model import AuditEvent, Base, FundingSource, Member, Unit
 
 
 def test_migrations_match_the_models(workspace: Workspace) -> None:
-    with workspace.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
-        diff = compare_metadata(context, Base.metadata)
-    assert diff == []
+    from tests.bundles import schema_differences
+
+    assert schema_differences(workspace, compare_type=True) == []
 
 
 def test_every_model_table_is_created(workspace: Workspace) -> None:

@@ -210,13 +210,13 @@ def _alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def served(db_url: str, user: str, log: Path, *extra: str) -> Iterator[str]:
-    """`itu-plan serve` as ``user`` in the background (see ``tests.conftest.serving``); yields
-    the base URL. On exit it stops Voilà and its kernels too: terminating `itu-plan serve`
-    alone leaves the Voilà process it runs (and every kernel) behind."""
+def served(db_url: str, user: str, log: Path, *extra: str, token: bool = False) -> Iterator[str]:
+    """`itu-plan serve` as ``user`` in the background (see ``tests.conftest.start_serve``, and
+    ``token``); yields the base URL. On exit it stops Voilà and its kernels too: terminating
+    `itu-plan serve` alone leaves the Voilà process it runs (and every kernel) behind."""
     from tests.conftest import start_serve, wait_until_up
 
-    process, base = start_serve(db_url, user, log, *extra)
+    process, base = start_serve(db_url, user, log, *extra, token=token)
     try:
         wait_until_up(process, base, log)
         yield base

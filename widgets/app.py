@@ -5,19 +5,21 @@ workspace, its catalog, the acting user, and the report tables read so far
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import itertools
 import os
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import traitlets
+from sqlalchemy.exc import DBAPIError
 
 from itu_plan import Workspace, access, audit
 from itu_plan import catalog as catalogs
 from itu_plan.apps import REFRESH_ENV, REFRESH_SECONDS
 from itu_plan.catalog import Catalog, UserInfo
+from itu_plan.live import ChangeWatcher
 from widgets.static import is_static
 
 if TYPE_CHECKING:
@@ -27,6 +29,12 @@ if TYPE_CHECKING:
     from itu_plan.access import Actor
 
 T = TypeVar("T")
+
+#: What an app says while it cannot look for others' changes (``App.unreachable``).
+UNREACHABLE = (
+    "The workspace database cannot be reached just now: the figures shown may be out of date. "
+    "The page will catch up by itself when the database is back."
+)
 
 
 def refresh_seconds() -> float:
@@ -55,12 +63,15 @@ class App(traitlets.HasTraits):
     ``revision`` goes up whenever the app changed the workspace (an edit, an
     approval) or saw that someone else did (:meth:`watch`): composites that show
     derived figures observe it and refresh; ``versions_revision`` when the app
-    changed a version's status.
+    changed a version's status; ``unreachable`` says why the app cannot look for
+    others' changes just now ("" while it can).
     """
 
     revision = traitlets.Int(0)
     #: goes up when plan versions changed status (a submit, an approval)
     versions_revision = traitlets.Int(0)
+    #: :data:`UNREACHABLE` while the workspace database cannot be reached, else ""
+    unreachable = traitlets.Unicode("")
 
     def __init__(self, workspace: Workspace, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -71,6 +82,8 @@ class App(traitlets.HasTraits):
         self._ids: dict[str, itertools.count[int]] = {}
         self._seen: int | None = None  # the workspace's last change, once watched
         self._timer: asyncio.TimerHandle | None = None
+        self._trail: audit.ChainCheck | None = None
+        self._watcher: ChangeWatcher | None = None
 
     @classmethod
     def open(cls, db_url: str | None = None, *, user: str | None = None) -> App:
@@ -86,14 +99,14 @@ class App(traitlets.HasTraits):
         return app
 
     def watch(self, seconds: float | None = None) -> None:
-        """Refresh the composites when someone else saves: look every ``seconds``
-        (default :func:`refresh_seconds`; 0: never) for a newer
-        :meth:`~itu_plan.Workspace.last_change`, on the kernel's event loop, between
-        the handling of widget messages. Without a running event loop (plain Python)
-        nothing is scheduled: call :meth:`poll`."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        """Refresh the composites when someone else saves, on the kernel's event loop
+        between the handling of widget messages: on PostgreSQL as soon as the database
+        tells (a :class:`~itu_plan.live.ChangeWatcher` waits for it in a thread of its
+        own), and every ``seconds`` (default :func:`refresh_seconds`; 0: never) look
+        for a newer :meth:`~itu_plan.Workspace.last_change`: on SQLite that is the
+        only way. Without a running event loop (plain Python) nothing is scheduled:
+        call :meth:`poll`."""
+        self.unwatch()
         self._seen = self.workspace.last_change()
         seconds = refresh_seconds() if seconds is None else seconds
         if seconds <= 0:
@@ -102,13 +115,57 @@ class App(traitlets.HasTraits):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
+        watcher = self.workspace.watcher()
+        if watcher.listening:
+            self._watcher = watcher
+            threading.Thread(target=self._listen, args=(watcher, loop, seconds), name="itu-plan-changes",
+                             daemon=True).start()  # fmt: skip
+            return
 
         def tick() -> None:
-            with contextlib.suppress(Exception):  # the database away for a moment: look again later
-                self.poll()
+            self._look()
             self._timer = loop.call_later(seconds, tick)
 
         self._timer = loop.call_later(seconds, tick)
+
+    def unwatch(self) -> None:
+        """Stop looking for others' changes (:meth:`watch`)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
+
+    def _listen(self, watcher: ChangeWatcher, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
+        """The watcher's thread: wait for a save (or ``seconds``), then let the event loop
+        look (:meth:`_look`); while the database is away, say so and try again."""
+        while not watcher.closed:
+            try:
+                watcher.wait(seconds)
+                unreachable = False
+            except Exception:  # the database is away, or the connection was lost: say so, try again
+                unreachable = True
+            if watcher.closed:
+                break
+            try:
+                loop.call_soon_threadsafe(self._look, unreachable)
+            except RuntimeError:  # the event loop is closed: the kernel is going away
+                break
+            if unreachable:
+                watcher.pause(min(seconds, 2.0))
+        watcher.close()
+
+    def _look(self, unreachable: bool = False) -> None:
+        """:meth:`poll`, on the event loop; a database that cannot be reached is said, not raised."""
+        if not unreachable:
+            try:
+                self.poll()
+            except DBAPIError:  # the database went away since the watcher last heard from it
+                unreachable = True
+            except Exception:  # the composites show their own errors in their banners; look again later
+                pass
+        self.unreachable = UNREACHABLE if unreachable else ""
 
     def poll(self) -> bool:
         """Look once whether someone else saved since the app last looked or wrote; if
@@ -131,6 +188,20 @@ class App(traitlets.HasTraits):
         if self._user is None:
             self._user = catalogs.current_user(self.workspace)
         return self._user
+
+    @property
+    def trail(self) -> audit.ChainCheck:
+        """The audit trail's health, checked once per app: its hash chain
+        (``Workspace.verify_audit``) and whether its guards are in place."""
+        if self._trail is None:
+            check = self.workspace.verify_audit()
+            missing = self.workspace.missing_guards()
+            if check.whole and missing:
+                check = audit.ChainCheck(
+                    check.checked, reason=f"its guards are missing or disabled: {', '.join(missing)}"
+                )
+            self._trail = check
+        return self._trail
 
     @property
     def as_of(self) -> dt.date:

@@ -32,8 +32,15 @@ class AppHeader(Composite):
         self.subtitle = subtitle
         self.filters = filters
         self.html = w.HTML()
-        self.children = [self.banner, self.html]
+        #: what the app says while it cannot look for others' changes (``App.unreachable``)
+        self.status = w.HTML()
+        self.children = [self.banner, self.html, self.status]
         self.follow(filters)
+        app.observe(self.guard(self._on_unreachable), names="unreachable")
+
+    def _on_unreachable(self, _change: Any = None) -> None:
+        message = self.app.unreachable
+        self.status.value = f'<div class="itu-unreachable">{html.escape(message)}</div>' if message else ""
 
     def _on_filters(self) -> None:
         self.html.value = f"<style>{stylesheet()}</style>{self._html(live=True)}"
@@ -56,14 +63,29 @@ class AppHeader(Composite):
     def _html(self, *, live: bool) -> str:
         meta = self.describe()
         if live:
-            meta.append(f"Signed in as {self.app.user.describe()}")
+            meta.append(f"Acting as {self.app.user.describe()}")
         parts = [f'<div class="itu-org">{html.escape(ORGANISATION)}</div>']
         if self.title:
             parts.append(f'<div class="itu-title">{html.escape(self.title)}</div>')
         if self.subtitle:
             parts.append(f'<div class="itu-meta">{html.escape(self.subtitle)}</div>')
         parts.append(f'<div class="itu-meta">{html.escape(" · ".join(meta))}</div>')
+        if live and (alarm := self._trail_alarm()):
+            parts.append(f'<div class="itu-meta itu-trail-broken" role="alert">{html.escape(alarm)}</div>')
         return f'<div class="itu-header" data-as-of="{self.app.as_of.isoformat()}">{"".join(parts)}</div>'
+
+    def _trail_alarm(self) -> str:
+        """A sentence when the audit trail cannot be trusted (its chain broken, its guards
+        gone), else ''."""
+        trail = self.app.trail
+        if not trail.whole:
+            return f"Warning: {trail.sentence()} Ask an administrator to run `itu-plan audit verify`."
+        if trail.reason:
+            return (
+                f"Warning: the audit trail is not protected: {trail.reason}. "
+                "Ask an administrator to run `itu-plan init`."
+            )
+        return ""
 
     def static_html(self) -> str:
         return self._html(live=False)
