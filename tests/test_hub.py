@@ -37,6 +37,9 @@ pytestmark = [pytest.mark.hub, pytest.mark.browser]
 PREFIX = "ituhubtest"
 PLANNERS = (f"{PREFIX}p1", f"{PREFIX}p2")
 MANAGER = f"{PREFIX}m1"
+REVIEWER = f"{PREFIX}r1"
+#: an OS account that is not a user of the workspace
+OUTSIDER = f"{PREFIX}x1"
 DATABASE = "itu_hub"
 
 
@@ -146,7 +149,7 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
     started = time.monotonic()
     folder = Path(tempfile.mkdtemp(prefix="itu-plan-hub-"))
     folder.chmod(0o755)  # the apps are published inside: the manager's server reads them
-    passwords = {name: secrets.token_urlsafe(12) for name in (*PLANNERS, MANAGER)}
+    passwords = {name: secrets.token_urlsafe(12) for name in (*PLANNERS, MANAGER, REVIEWER, OUTSIDER)}
     pg = PeerPostgresServer()
     process: subprocess.Popen[bytes] | None = None
     with contextlib.ExitStack() as cleanup:
@@ -165,11 +168,11 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
         built = _itu_plan(url, "demo", "--quiet")
         assert built.returncode == 0, built.stderr
         for name, (role, units) in {PLANNERS[0]: ("planner", "BDT"), PLANNERS[1]: ("planner", "TSB"),
-                                    MANAGER: ("manager", "BDT")}.items():  # fmt: skip
-            added = _itu_plan(url, "users", "add", name, "--role", role, "--units", units,
+                                    MANAGER: ("manager", "BDT"), REVIEWER: ("reviewer", "")}.items():  # fmt: skip
+            added = _itu_plan(url, "users", "add", name, "--role", role, *(["--units", units] if units else []),
                               *(["--limit", "100000"] if role == "manager" else []), user="admin")  # fmt: skip
             assert added.returncode == 0, added.stderr
-        _roles_until_users_add_makes_them(pg, list(passwords))
+        _roles_until_users_add_makes_them(pg, [*PLANNERS, MANAGER, REVIEWER])
         cleanup.enter_context(_reachable_checkout())
         port = free_port()
         log = folder / "hub.log"
@@ -363,6 +366,33 @@ def test_a_manager_gets_the_apps_and_nothing_else(deployment: Deployment, chromi
     xsrf = next((c["value"] for c in context.cookies() if c["name"] == "_xsrf"), "")
     response = context.request.post(f"{user}/api/kernels", data="{}", headers={"X-XSRFToken": xsrf})
     assert response.status == 403, response.status
+    context.close()
+
+
+def test_a_reviewer_gets_the_apps_only_too(deployment: Deployment, chromium: Any) -> None:
+    context, page, _seconds = _log_in(deployment, chromium, REVIEWER)
+    page.wait_for_selector(f"text=Acting as {REVIEWER}", timeout=120_000)
+    for path in ("lab", "api/contents"):
+        response = context.request.get(f"{deployment.base}/user/{REVIEWER}/{path}", max_redirects=0)
+        assert response.status in (403, 404), (path, response.status)
+    context.close()
+
+
+@pytest.mark.parametrize("who", ["outsider", "wrong-password"])
+def test_only_the_workspace_users_log_in_with_their_own_password(deployment: Deployment, chromium: Any,
+                                                                 who: str) -> None:  # fmt: skip
+    """An OS account that is not a user of the workspace, or a wrong password: no server."""
+    name, password = (OUTSIDER, deployment.passwords[OUTSIDER]) if who == "outsider" else (PLANNERS[1], "wrong")
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(deployment.base + "/hub/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    with page.expect_response(lambda r: r.request.method == "POST" and "/hub/login" in r.url) as posted:
+        page.click("input[type=submit], button[type=submit]")
+    assert posted.value.status == 403
+    assert "/user/" not in page.url
+    assert _server_start_seconds(deployment.log, OUTSIDER) is None
     context.close()
 
 
