@@ -369,7 +369,8 @@ def cmd_hub(args: argparse.Namespace) -> int:
                          or kernel API, no code sent to a kernel (a reviewer's apps are read-only).
 
     The hub reads the users table with its own connection (--db: a role root logs in as, over
-    the socket, e.g. postgresql+psycopg:///itu_plan?host=/var/run/postgresql). The notebooks are
+    the socket, e.g. postgresql+psycopg:///itu_plan?host=/var/run/postgresql); with --pgdata
+    it first starts that PostgreSQL cluster if it is not running. The notebooks are
     published read-only into --apps; JupyterHub's own state (its SQLite file, cookie secret,
     the configuration it is given) lives in --state, readable by root only. The proxy is
     configurable-http-proxy from the checkout's package.json (npm install, run if missing).
@@ -383,6 +384,8 @@ def cmd_hub(args: argparse.Namespace) -> int:
     if not url:
         raise UsageError("name the workspace's PostgreSQL database with --db or ITU_PLAN_DB")
     database = hub.database_of(url)
+    if args.pgdata and hub.bring_up_postgres(Path(args.pgdata), database):
+        print(f"Started PostgreSQL in {args.pgdata} (socket in {database.socket_dir}).", file=sys.stderr)
     listed = hub.check_workspace(url)
     python = sys.executable
     hub.require_reachable("itu-plan's Python", Path(python).parent)
@@ -426,6 +429,10 @@ def _hub_arguments(parser: argparse.ArgumentParser) -> None:
         help="where the notebooks are published, read-only to everyone (default /srv/itu-plan/notebooks)",
     )  # fmt: skip
     parser.add_argument("--notebooks", metavar="DIR", help="the notebooks to publish (default: notebooks/)")
+    parser.add_argument(
+        "--pgdata", metavar="DIR",
+        help="the workspace's PostgreSQL cluster: start it (as its owner; socket, port from --db) if it is down",
+    )  # fmt: skip
     parser.add_argument(
         "--refresh", type=float, default=REFRESH_SECONDS, metavar="SECONDS",
         help=f"how often an open app looks for what others saved (default {REFRESH_SECONDS:g}; 0: never)",

@@ -251,3 +251,55 @@ def require_root() -> None:
             "itu-plan hub runs as root: it checks passwords with PAM and starts each person's "
             "server as their own OS user"
         )
+
+
+def postgres_bin() -> Path:
+    """The PostgreSQL server programs: ``ITU_PLAN_PG_BIN``, else Debian's newest
+    ``/usr/lib/postgresql/N/bin``, else the folder of ``pg_ctl`` on the PATH."""
+    configured = os.environ.get("ITU_PLAN_PG_BIN")
+    candidates = [Path(configured)] if configured else []
+    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
+    candidates += debian
+    on_path = shutil.which("pg_ctl")
+    candidates += [Path(on_path).parent] if on_path else []
+    for folder in candidates:
+        if (folder / "pg_ctl").exists():
+            return folder
+    raise UsageError("pg_ctl was not found: install PostgreSQL (apt-get install postgresql), or set ITU_PLAN_PG_BIN")
+
+
+def bring_up_postgres(data: Path, database: Database) -> bool:
+    """Start the PostgreSQL cluster in ``data`` as the OS user who owns it, with its socket in
+    the workspace URL's socket folder and port, unless it runs already. True when started.
+
+    The cluster is the administrator's (``initdb``, with ``local all all peer`` in its
+    ``pg_hba.conf``); this only brings it up, and it stays up when the hub stops."""
+    import pwd
+
+    if not (data / "PG_VERSION").exists():
+        raise UsageError(
+            f"{data} holds no PostgreSQL cluster: create one first, e.g. "
+            f"runuser -u postgres -- initdb -D {data} --auth-local=peer --auth-host=scram-sha-256"
+        )
+    owner = pwd.getpwuid(data.stat().st_uid).pw_name
+    if owner == "root":
+        raise UsageError(f"{data} belongs to root, and PostgreSQL does not run as root: chown it to postgres")
+    pg_ctl = str(postgres_bin() / "pg_ctl")
+
+    def as_owner(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["runuser", "-u", owner, "--", pg_ctl, *args], capture_output=True, text=True)
+
+    if as_owner("status", "-D", str(data)).returncode == 0:
+        return False
+    socket_dir = Path(database.socket_dir)
+    if not socket_dir.exists():
+        socket_dir.mkdir(parents=True, mode=0o755)
+        shutil.chown(socket_dir, owner)
+    log = data / "itu-plan-hub-postgres.log"
+    options = f"-k {database.socket_dir} -p {database.port}"
+    started = as_owner("start", "-D", str(data), "-w", "-t", "60", "-l", str(log), "-o", options)
+    if started.returncode != 0:
+        raise UsageError(
+            f"PostgreSQL in {data} did not start: {(started.stderr or started.stdout).strip()[-300:]} (see {log})"
+        )
+    return True

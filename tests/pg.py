@@ -88,11 +88,17 @@ class PeerPostgresServer(PostgresServer):
         self.socket.chmod(0o755)
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth-local=peer",
                   "--auth-host=reject", "-E", "UTF8", "--no-sync")  # fmt: skip
-        options = f"-k {self.socket} -c listen_addresses='' -F -c fsync=off"
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-o", options, "start")
+        # as an administrator would set it up: no TCP, and (for a throw-away test cluster) no fsync
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write("listen_addresses = ''\nfsync = off\n")
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-o", f"-k {self.socket}", "start")
         if self.as_root:
             self._run("psql", "-h", str(self.socket), "-d", "postgres", "-v", "ON_ERROR_STOP=1",
                       "-c", "CREATE ROLE root SUPERUSER LOGIN")  # fmt: skip
+
+    def halt(self) -> None:
+        """Stop the server and keep its cluster (:meth:`stop` removes it)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def execute(self, sql: str, database: str = "postgres") -> None:
         """Run ``sql`` as the superuser the tests log in as."""

@@ -174,17 +174,20 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
             assert added.returncode == 0, added.stderr
         _roles_until_users_add_makes_them(pg, [*PLANNERS, MANAGER, REVIEWER])
         cleanup.enter_context(_reachable_checkout())
+        pg.halt()  # `itu-plan hub --pgdata` brings it up again
         port = free_port()
         log = folder / "hub.log"
         with log.open("w") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "itu_plan.cli", "--db", url, "hub", "--port", str(port),
-                 "--state", str(folder / "state"), "--apps", str(folder / "apps"), "--refresh", "0"],
+                 "--state", str(folder / "state"), "--apps", str(folder / "apps"), "--refresh", "0",
+                 "--pgdata", str(pg.data)],
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         cleanup.callback(_stop, process)
         base = f"http://127.0.0.1:{port}"
         _wait_for(base + "/hub/login", process, log)
+        assert f"Started PostgreSQL in {pg.data}" in log.read_text()
         deployment = Deployment(base, url, pg, passwords, log)
         deployment.figures["setup_seconds"] = round(time.monotonic() - started, 1)
         failed = request.session.testsfailed

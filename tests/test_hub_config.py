@@ -159,3 +159,13 @@ def test_the_apps_only_authorizer_lets_through_voila_and_the_page_kernel_only() 
         assert not authorizer.is_authorized(Contents(), None, "read", "terminals")
     finally:
         JupyterHubAuthorizer.is_authorized = original  # type: ignore[method-assign]
+
+
+def test_pgdata_must_hold_a_cluster_postgresql_may_run(tmp_path: Path) -> None:
+    database = hub.Database(str(tmp_path / "sock"), 5432, "w")
+    with pytest.raises(UsageError, match="holds no PostgreSQL cluster: create one first"):
+        hub.bring_up_postgres(tmp_path, database)
+    (tmp_path / "PG_VERSION").write_text("15\n")
+    if tmp_path.stat().st_uid == 0:  # the test runs as root: the cluster would be root's
+        with pytest.raises(UsageError, match="PostgreSQL does not run as root"):
+            hub.bring_up_postgres(tmp_path, database)
