@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from itu_plan import store
-from itu_plan.errors import ItuPlanError, UsageError, ValidationError
+from itu_plan.errors import ItuPlanError, PermissionDenied, UsageError, ValidationError
 from itu_plan.workspace import Workspace
 
 Handler = Callable[[argparse.Namespace], int | None]
@@ -775,13 +775,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 0
     except Exception as exc:
-        if args.debug:
-            raise
-        print(
-            f"itu-plan: unexpected error: {_describe(exc)} (run with --debug for details)",
-            file=sys.stderr,
-        )
-        return 1
+        return _unexpected(args, exc)
+
+
+def _unexpected(args: argparse.Namespace, exc: Exception) -> int:
+    from itu_plan.pg_security import refusal_reason
+
+    reason = refusal_reason(exc)  # PostgreSQL refused what Python let through: permission denied
+    if reason is not None:
+        user = getattr(args, "user", None) or "you"
+        print(f"itu-plan: the database refused the request of {user}: {reason}", file=sys.stderr)
+        return PermissionDenied.exit_code
+    if args.debug:
+        raise exc
+    print(
+        f"itu-plan: unexpected error: {_describe(exc)} (run with --debug for details)",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _describe(exc: Exception) -> str:

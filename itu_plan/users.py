@@ -24,6 +24,8 @@ from itu_plan.model import ROLES, Unit, User, UserUnit
 from itu_plan.money import format_chf, parse_scaled
 
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
+#: Usernames PostgreSQL keeps for itself and itu-plan for its group roles (a user is a login role there).
+RESERVED_PREFIXES = ("pg_", "itu_plan_")
 #: Roles that act for units: they need at least one.
 UNIT_ROLES = ("manager", "planner")
 
@@ -72,6 +74,11 @@ def add_user(
         raise UsageError(
             f"{username!r} is not a valid username: use letters, digits and . _ @ + - "
             "(at most 100 characters, starting with a letter or digit)"
+        )
+    if username.startswith(RESERVED_PREFIXES):
+        raise UsageError(
+            f"{username} is reserved for the database's own roles (names starting with "
+            f"{' or '.join(RESERVED_PREFIXES)}); choose another username"
         )
     if role not in ROLES:
         raise UsageError(f"{role!r} is not a role; choose one of {', '.join(ROLES)}")

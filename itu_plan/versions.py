@@ -18,13 +18,30 @@ success and one ``ConflictError``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypeVarTuple
 
-from sqlalchemy import Select, Subquery, func, insert, literal, or_, select, union_all, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    CompoundSelect,
+    Insert,
+    Integer,
+    Select,
+    String,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from itu_plan import audit
+from itu_plan import audit, pg_security
 from itu_plan.access import (
     Actor,
     require_approval,
@@ -37,8 +54,6 @@ from itu_plan.model import Activity, BudgetLine, CostLine, IncomeBudget, PlanVer
 from itu_plan.money import format_chf
 
 NAME_MAX = 100
-
-_Row = TypeVarTuple("_Row")
 
 
 @dataclass(frozen=True)
@@ -185,6 +200,7 @@ def copy_version(session: Session, who: Actor, source: str, new_name: str) -> Pl
     original = get_version(session, source)
     if session.scalar(select(PlanVersion.id).where(PlanVersion.name == new_name)) is not None:
         raise UsageError(f"there is already a plan version {new_name!r}; choose another name")
+    on_postgresql = pg_security.is_postgresql(session)
     copy = PlanVersion(
         name=new_name,
         status="draft",
@@ -194,7 +210,17 @@ def copy_version(session: Session, who: Actor, source: str, new_name: str) -> Pl
     )
     try:
         with session.begin_nested():  # someone may take the name meanwhile
-            session.add(copy)
+            if on_postgresql:  # the database copies (a planner's copy writes every unit's lines)
+                pg_security.call(
+                    session,
+                    "itu_plan_copy_version",
+                    who.username,
+                    f"create plan version {new_name}",
+                    p_source=source,
+                    p_new=new_name,
+                )
+            else:
+                session.add(copy)
     except IntegrityError:
         event = audit.last_event(session, PlanVersion.__tablename__, new_name)
         raise ConflictError(
@@ -202,8 +228,11 @@ def copy_version(session: Session, who: Actor, source: str, new_name: str) -> Pl
             event.username if event else None,
             audit.utc(event.at) if event else None,
         ) from None
-    for model in (CostLine, BudgetLine, IncomeBudget):
-        _copy_lines(session, model, original.id, copy.id)
+    if on_postgresql:
+        copy = get_version(session, new_name)
+    else:
+        for statement in copy_statements(_integer(original.id), _integer(copy.id)):
+            session.execute(statement)
     summary = _summary(session, copy)
     audit.record(
         session,
@@ -223,20 +252,24 @@ def copy_version(session: Session, who: Actor, source: str, new_name: str) -> Pl
     return copy
 
 
-def _copy_lines(
-    session: Session, model: type[CostLine] | type[BudgetLine] | type[IncomeBudget], source_id: int, copy_id: int
-) -> None:
-    """Copy the lines of one kind of version ``source_id`` into version ``copy_id``, in one statement."""
-    table = model.__table__
-    columns = [c.name for c in table.columns if c.name not in ("id", "version_id", "row_version")]
-    session.execute(
-        insert(model).from_select(
-            ["version_id", *columns, "row_version"],
-            select(literal(copy_id), *(table.c[c] for c in columns), literal(1))
-            .where(table.c.version_id == source_id)
-            .order_by(table.c.id),
+def copy_statements(source_id: ColumnElement[int], copy_id: ColumnElement[int]) -> list[Insert]:
+    """The statements that copy the cost, budget and income budget lines of version
+    ``source_id`` into version ``copy_id``, one per kind: SQL expressions, bound values in
+    Python, the variables of the PostgreSQL function ``itu_plan_copy_version`` that
+    :mod:`itu_plan.pg_security` compiles from them."""
+    statements = []
+    for model in (CostLine, BudgetLine, IncomeBudget):
+        table = model.__table__
+        columns = [c.name for c in table.columns if c.name not in ("id", "version_id", "row_version")]
+        statements.append(
+            insert(model).from_select(
+                ["version_id", *columns, "row_version"],
+                select(copy_id, *(table.c[c] for c in columns), literal(1, Integer))
+                .where(table.c.version_id == source_id)
+                .order_by(table.c.id),
+            )
         )
-    )
+    return statements
 
 
 def _summary(session: Session, version: PlanVersion) -> VersionSummary:
@@ -244,86 +277,56 @@ def _summary(session: Session, version: PlanVersion) -> VersionSummary:
 
 
 def change_against_base(session: Session, version: PlanVersion) -> VersionChange:
-    """How ``version`` differs from its ``based_on`` version (see :class:`VersionChange`)."""
+    """How ``version`` differs from its ``based_on`` version (see :class:`VersionChange`),
+    from :func:`change_query`."""
     base = version.based_on
     base_id = None if base is None else base.id
-
-    budget = _budget_lines_signed(version.id, base_id)
-    budget_diffs = (
-        select(budget.c.unit_id, func.sum(budget.c.delta).label("delta"))
-        .group_by(budget.c.unit_id, budget.c.objective_id, budget.c.year, budget.c.category)
-        .subquery()
-    )
-    budget_per_unit = session.execute(
-        select(budget_diffs.c.unit_id, func.sum(func.abs(budget_diffs.c.delta)))
-        .where(budget_diffs.c.delta != 0)
-        .group_by(budget_diffs.c.unit_id)
-    ).all()
-
-    costs = _cost_lines_signed(version.id, base_id)
-    cost_diffs = (
-        select(costs.c.activity_id, func.sum(costs.c.amount).label("delta"))
-        .group_by(
-            costs.c.activity_id,
-            costs.c.year,
-            costs.c.category,
-            costs.c.grade,
-            costs.c.funding_source_id,
-        )
-        .having(
-            or_(
-                func.sum(costs.c.amount) != 0,
-                func.sum(costs.c.work_months) != 0,
-                func.sum(costs.c.n) != 0,
-            )
-        )
-        .subquery()
-    )
-    cost_per_unit = session.execute(
-        select(Activity.unit_id, func.sum(func.abs(cost_diffs.c.delta)))
-        .join(cost_diffs, cost_diffs.c.activity_id == Activity.id)
-        .group_by(Activity.unit_id)
-    ).all()
-
-    income = _income_lines_signed(version.id, base_id)
-    income_diffs = (
-        select(func.sum(income.c.delta).label("delta")).group_by(income.c.year, income.c.funding_source_id).subquery()
-    )
-    income_amount = session.scalar(select(func.coalesce(func.sum(func.abs(income_diffs.c.delta)), 0)))
-
-    unit_ids = {unit_id for unit_id, _ in budget_per_unit} | {unit_id for unit_id, _ in cost_per_unit}
+    rows = session.execute(change_query(_integer(version.id), _integer(base_id))).all()
+    amounts = {"budget": 0, "cost": 0, "income": 0}
+    totals: dict[str, int | None] = {}
+    unit_ids = set()
+    for kind, unit_id, amount in rows:
+        if kind in ("total", "base_total"):
+            totals[kind] = None if amount is None else int(amount)
+            continue
+        amounts[kind] += int(amount or 0)
+        if unit_id is not None:
+            unit_ids.add(unit_id)
     return VersionChange(
         version=version.name,
         base=None if base is None else base.name,
-        budget_centimes=sum(int(a) for _, a in budget_per_unit),
-        cost_centimes=sum(int(a) for _, a in cost_per_unit),
-        income_centimes=int(income_amount or 0),
-        total_centimes=_budget_total(session, version.id),
-        base_total_centimes=None if base_id is None else _budget_total(session, base_id),
+        budget_centimes=amounts["budget"],
+        cost_centimes=amounts["cost"],
+        income_centimes=amounts["income"],
+        total_centimes=totals.get("total") or 0,
+        base_total_centimes=None if base_id is None else totals.get("base_total") or 0,
         units=_codes(session, unit_ids),
     )
 
 
-def _budget_total(session: Session, version_id: int) -> int:
-    total = session.scalar(
-        select(func.coalesce(func.sum(BudgetLine.amount_centimes), 0)).where(BudgetLine.version_id == version_id)
-    )
-    return int(total or 0)
+def _integer(value: int | None) -> ColumnElement[int]:
+    """A bound integer (NULL for None) typed for both backends."""
+    return cast(literal(value, Integer), Integer)
 
 
-def _signed(sides: list[Select[*_Row]]) -> Subquery:
-    """The union of ``sides`` (the version's lines, and its base's negated when it has one)."""
-    return (union_all(*sides) if len(sides) > 1 else sides[0]).subquery()
+def change_query(
+    version_id: ColumnElement[int], base_id: ColumnElement[int]
+) -> CompoundSelect[str, int | None, int | None]:
+    """The one definition of how a version differs from its base: rows ``(kind, unit_id, amount)``.
 
+    ``kind`` is ``budget`` or ``cost`` (one row per unit touched, with the sum of the
+    absolute differences of that unit's lines; a cost line whose work-months alone
+    changed touches its unit with an amount of 0), ``income`` (one row, unit NULL),
+    ``total`` (the version's budget total) and ``base_total`` (its base's; NULL without
+    a base). ``version_id`` and ``base_id`` are SQL expressions: bound values when Python
+    runs it (:func:`change_against_base`, on both backends), the arguments of the
+    PostgreSQL function ``itu_plan_version_change`` that :mod:`itu_plan.pg_security`
+    compiles from it and the database's approval rule calls.
+    """
+    sides = [(version_id, 1), (base_id, -1)]
 
-def _sides(version_id: int, base_id: int | None) -> list[tuple[int, int]]:
-    return [(version_id, 1)] if base_id is None else [(version_id, 1), (base_id, -1)]
-
-
-def _budget_lines_signed(version_id: int, base_id: int | None) -> Subquery:
-    """The budget lines of the version with their amounts, and of its base (if any) negated."""
-    return _signed(
-        [
+    budget = union_all(
+        *(
             select(
                 BudgetLine.unit_id,
                 BudgetLine.objective_id,
@@ -331,16 +334,26 @@ def _budget_lines_signed(version_id: int, base_id: int | None) -> Subquery:
                 BudgetLine.category,
                 (BudgetLine.amount_centimes * sign).label("delta"),
             ).where(BudgetLine.version_id == version)
-            for version, sign in _sides(version_id, base_id)
-        ]
+            for version, sign in sides
+        )
+    ).subquery("budget_sides")
+    budget_diffs = (
+        select(budget.c.unit_id, func.sum(budget.c.delta).label("delta"))
+        .group_by(budget.c.unit_id, budget.c.objective_id, budget.c.year, budget.c.category)
+        .subquery("budget_diffs")
+    )
+    budget_rows = (
+        select(
+            literal("budget", String).label("kind"),
+            budget_diffs.c.unit_id.label("unit_id"),
+            cast(func.sum(func.abs(budget_diffs.c.delta)), BigInteger).label("amount"),
+        )
+        .where(budget_diffs.c.delta != 0)
+        .group_by(budget_diffs.c.unit_id)
     )
 
-
-def _cost_lines_signed(version_id: int, base_id: int | None) -> Subquery:
-    """The cost lines of the version, and of its base (if any) with amounts, work-months and
-    a count negated: a business key whose sums are all zero did not change."""
-    return _signed(
-        [
+    costs = union_all(
+        *(
             select(
                 CostLine.activity_id,
                 CostLine.year,
@@ -349,25 +362,57 @@ def _cost_lines_signed(version_id: int, base_id: int | None) -> Subquery:
                 CostLine.funding_source_id,
                 (CostLine.amount_centimes * sign).label("amount"),
                 (func.coalesce(CostLine.work_months_e2, 0) * sign).label("work_months"),
-                literal(sign).label("n"),
+                literal(sign, Integer).label("n"),
             ).where(CostLine.version_id == version)
-            for version, sign in _sides(version_id, base_id)
-        ]
+            for version, sign in sides
+        )
+    ).subquery("cost_sides")
+    cost_diffs = (
+        select(costs.c.activity_id, func.sum(costs.c.amount).label("delta"))
+        .group_by(costs.c.activity_id, costs.c.year, costs.c.category, costs.c.grade, costs.c.funding_source_id)
+        .having(or_(func.sum(costs.c.amount) != 0, func.sum(costs.c.work_months) != 0, func.sum(costs.c.n) != 0))
+        .subquery("cost_diffs")
+    )
+    cost_rows = (
+        select(
+            literal("cost", String),
+            Activity.unit_id,
+            cast(func.sum(func.abs(cost_diffs.c.delta)), BigInteger),
+        )
+        .join(cost_diffs, cost_diffs.c.activity_id == Activity.id)
+        .group_by(Activity.unit_id)
     )
 
-
-def _income_lines_signed(version_id: int, base_id: int | None) -> Subquery:
-    """The income budget lines of the version with their amounts, and of its base (if any) negated."""
-    return _signed(
-        [
+    income = union_all(
+        *(
             select(
                 IncomeBudget.year,
                 IncomeBudget.funding_source_id,
                 (IncomeBudget.amount_centimes * sign).label("delta"),
             ).where(IncomeBudget.version_id == version)
-            for version, sign in _sides(version_id, base_id)
-        ]
+            for version, sign in sides
+        )
+    ).subquery("income_sides")
+    income_diffs = (
+        select(func.sum(income.c.delta).label("delta"))
+        .group_by(income.c.year, income.c.funding_source_id)
+        .subquery("income_diffs")
     )
+    income_row = select(
+        literal("income", String),
+        cast(null(), Integer),
+        cast(func.coalesce(func.sum(func.abs(income_diffs.c.delta)), 0), BigInteger),
+    )
+
+    def total(version: ColumnElement[int], kind: str) -> Select[str, int | None, int | None]:
+        amount = cast(func.coalesce(func.sum(BudgetLine.amount_centimes), 0), BigInteger)
+        return select(
+            literal(kind, String),
+            cast(null(), Integer),
+            case((version.is_(None), cast(null(), BigInteger)), else_=amount),
+        ).where(BudgetLine.version_id == version)
+
+    return union_all(budget_rows, cost_rows, income_row, total(version_id, "total"), total(base_id, "base_total"))
 
 
 def _codes(session: Session, unit_ids: set[int]) -> dict[int, str]:
@@ -402,6 +447,22 @@ def _set_status(session: Session, version: PlanVersion, status: str, **values: s
     session.expire(version)
 
 
+def _transitioned(session: Session, version: PlanVersion, done: bool) -> None:
+    """After the database's transition of ``version``: a ``ConflictError`` when it found the
+    version changed since it was read (``done`` false), as :func:`_set_status` does."""
+    name = version.name
+    session.expire(version)
+    if done:
+        session.refresh(version)
+        return
+    event = audit.last_event(session, PlanVersion.__tablename__, name)
+    raise ConflictError(
+        f"plan version {name}",
+        event.username if event else None,
+        audit.utc(event.at) if event else None,
+    )
+
+
 def submit(session: Session, who: Actor, name: str) -> PlanVersion:
     """Submit the draft ``name`` for approval; it is locked from now on.
 
@@ -415,7 +476,18 @@ def submit(session: Session, who: Actor, name: str) -> PlanVersion:
         raise UsageError(f"cannot submit {name}: it is {version.status}; only a draft can be submitted")
     change = change_against_base(session, version)
     require_submission(who, version=name, units=change.units)
-    _set_status(session, version, "submitted", submitted_by=who.username)
+    if pg_security.is_postgresql(session):  # the database has the last word
+        done = pg_security.call(
+            session,
+            "itu_plan_submit",
+            who.username,
+            f"submit {name}",
+            p_version=name,
+            p_row_version=version.row_version,
+        )
+        _transitioned(session, version, bool(done))
+    else:
+        _set_status(session, version, "submitted", submitted_by=who.username)
     audit.record(
         session,
         who.username,
@@ -455,7 +527,20 @@ def approve(session: Session, who: Actor, name: str) -> Approval:
         units=change.units,
     )
     submitted_by = version.submitted_by
-    _set_status(session, version, "approved")
+    superseded_by_database: list[str] | None = None
+    if pg_security.is_postgresql(session):  # the database has the last word, and supersedes
+        names = pg_security.call(
+            session,
+            "itu_plan_approve",
+            who.username,
+            f"approve {name}",
+            p_version=name,
+            p_row_version=version.row_version,
+        )
+        _transitioned(session, version, names is not None)
+        superseded_by_database = list(names)
+    else:
+        _set_status(session, version, "approved")
     limit = None if who.is_admin else who.delegation_limit_centimes or 0
     audit.record(
         session,
@@ -479,6 +564,10 @@ def approve(session: Session, who: Actor, name: str) -> Approval:
         },
     )
     superseded = []
+    if superseded_by_database is not None:
+        for other_name in superseded_by_database:
+            _record_superseded(session, who, other_name, name)
+        return Approval(version, change, superseded_by_database)
     others = session.scalars(
         select(PlanVersion)
         .where(
@@ -491,14 +580,18 @@ def approve(session: Session, who: Actor, name: str) -> Approval:
     ).all()
     for other in others:
         _set_status(session, other, "superseded")
-        audit.record(
-            session,
-            who.username,
-            "supersede",
-            PlanVersion.__tablename__,
-            other.name,
-            before={"status": "approved"},
-            after={"status": "superseded", "superseded_by": name},
-        )
+        _record_superseded(session, who, other.name, name)
         superseded.append(other.name)
     return Approval(version, change, superseded)
+
+
+def _record_superseded(session: Session, who: Actor, name: str, by: str) -> None:
+    audit.record(
+        session,
+        who.username,
+        "supersede",
+        PlanVersion.__tablename__,
+        name,
+        before={"status": "approved"},
+        after={"status": "superseded", "superseded_by": by},
+    )

@@ -168,7 +168,9 @@ class Workspace:
         """Create or upgrade the schema to the newest revision (idempotent).
 
         ``periods``: {version name: (first year, last year)} for versions of an
-        older workspace whose names carry no period.
+        older workspace whose names carry no period. On PostgreSQL it also sets up the
+        permissions the database enforces (:mod:`itu_plan.pg_security`), which needs a
+        database administrator.
         """
         before, after = store.upgrade(self.engine, periods)
         self.restored = self.protect()
@@ -176,12 +178,17 @@ class Workspace:
 
     def protect(self) -> list[str]:
         """Install the database's guards where they are missing (the audit trail's
-        triggers, see :mod:`itu_plan.guard`); returns the names of those put back."""
-        from itu_plan import guard
+        triggers, see :mod:`itu_plan.guard`); returns the names of those put back. On
+        PostgreSQL also the permissions the database enforces (:mod:`itu_plan.pg_security`),
+        which needs a database administrator: anyone else is told what is missing."""
+        from itu_plan import guard, pg_security
 
         with self.engine.begin() as connection:
+            if not pg_security.may_set_up(connection):
+                return []  # a login that is not a superuser, and everything is in place
             restored = guard.ensure(connection)
             live.ensure_notify(connection)
+            pg_security.ensure(connection)  # PostgreSQL only: roles, grants, row-level security, functions
         return restored
 
     def missing_guards(self) -> list[str]:

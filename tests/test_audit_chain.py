@@ -134,6 +134,7 @@ def test_on_postgresql_the_connection_decides_who_acts(postgres: object, capsys:
         with ws.engine.begin() as connection:
             connection.exec_driver_sql('DO $$ BEGIN CREATE ROLE "planner.claims" LOGIN; '
                                        "EXCEPTION WHEN duplicate_object THEN NULL; END $$")  # fmt: skip
+            connection.exec_driver_sql('GRANT itu_plan_reviewer TO "planner.claims"')  # CONNECT goes to the groups
         assert ws.user == "tester"  # a superuser acts as whoever it names
     as_planner = url.replace("postgres@", "planner.claims@")
     with Workspace.open(as_planner, user="admin") as ws, pytest.raises(PermissionDenied) as refused:
