@@ -24,7 +24,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -94,21 +94,6 @@ def _itu_plan(url: str, *args: str, user: str = "root") -> subprocess.CompletedP
     )  # fmt: skip
 
 
-def _roles_until_users_add_makes_them(pg: PeerPostgresServer, names: list[str]) -> None:
-    """Until `itu-plan users add` creates the PostgreSQL login role of a user (the database
-    permissions work), create it here with plain SQL and let it read and write the workspace.
-    Remove this helper once `users add` does it."""
-    for name in names:
-        pg.execute(
-            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') "
-            f'THEN CREATE ROLE "{name}" LOGIN; END IF; END $$',
-            DATABASE,
-        )
-        pg.execute(f'GRANT USAGE ON SCHEMA public TO "{name}"', DATABASE)
-        pg.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{name}"', DATABASE)
-        pg.execute(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{name}"', DATABASE)
-
-
 @contextlib.contextmanager
 def _reachable_checkout() -> Iterator[None]:
     """The people's servers run this checkout's Python and package as other OS users: open
@@ -172,7 +157,6 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
             added = _itu_plan(url, "users", "add", name, "--role", role, *(["--units", units] if units else []),
                               *(["--limit", "100000"] if role == "manager" else []), user="admin")  # fmt: skip
             assert added.returncode == 0, added.stderr
-        _roles_until_users_add_makes_them(pg, [*PLANNERS, MANAGER, REVIEWER])
         cleanup.enter_context(_reachable_checkout())
         pg.halt()  # `itu-plan hub --pgdata` brings it up again
         port = free_port()
@@ -399,7 +383,7 @@ def test_only_the_workspace_users_log_in_with_their_own_password(deployment: Dep
     context.close()
 
 
-def _as_user(deployment: Deployment, name: str, sql: str) -> tuple[bool, int]:
+def _as_user(deployment: Deployment, name: str, sql: str) -> Outcome:
     """Run ``sql`` in PostgreSQL as the OS user ``name`` (peer authentication), raw, as anyone
     could from a notebook cell or a Python prompt: (refused, rows touched). Failing to
     connect is no refusal: it fails the test."""
@@ -416,18 +400,15 @@ def _as_user(deployment: Deployment, name: str, sql: str) -> tuple[bool, int]:
     done = subprocess.run(["runuser", "-u", name, "--", sys.executable, "-c", script, sql, name],
                           capture_output=True, text=True, env=env)  # fmt: skip
     assert done.returncode == 0 or done.stderr.startswith("refused: "), done.stderr
-    return done.returncode != 0, int(done.stdout.strip() or 0)
+    return Outcome(done.returncode != 0, int(done.stdout.strip() or 0), done.stderr)
 
 
-NOT_ENFORCED_YET = pytest.mark.xfail(
-    strict=True,
-    reason="the database does not enforce the workspace's permissions yet (row-level security, a NOLOGIN "
-    "schema owner, SECURITY DEFINER workflow functions: the PostgreSQL permissions work on its way to main); "
-    "these pass once it is merged, and strict=True then says to drop this marker",
-)
+class Outcome(NamedTuple):
+    refused: bool
+    rows: int
+    message: str
 
 
-@NOT_ENFORCED_YET
 @pytest.mark.parametrize(
     "sql",
     [
@@ -441,8 +422,19 @@ NOT_ENFORCED_YET = pytest.mark.xfail(
 )
 def test_the_database_refuses_a_planners_raw_sql(deployment: Deployment, sql: str) -> None:
     """A BDT planner, connected as themselves, writing SQL by hand: refused, or no row touched."""
-    refused, rows = _as_user(deployment, PLANNERS[0], sql)
+    refused, rows, _message = _as_user(deployment, PLANNERS[0], sql)
     assert refused or rows == 0, f"{rows} rows changed by: {sql}"
+
+
+def test_a_planner_writes_the_draft_lines_of_their_own_units(deployment: Deployment) -> None:
+    """The control of the refusals: the same connection may change what a BDT planner may."""
+    refused, rows, message = _as_user(
+        deployment, PLANNERS[0],
+        "UPDATE cost_lines SET amount_centimes = amount_centimes + 1 WHERE version_id = (SELECT id FROM "
+        "plan_versions WHERE name = '2006-2007 draft') AND activity_id IN (SELECT a.id FROM activities a "
+        "JOIN units u ON u.id = a.unit_id WHERE u.code LIKE 'BDT%')",
+    )  # fmt: skip
+    assert not refused and rows > 0, message
 
 
 @pytest.mark.parametrize(
@@ -467,20 +459,26 @@ def test_the_database_refuses_a_planners_raw_sql(deployment: Deployment, sql: st
 def test_the_audit_trail_and_the_triggers_are_out_of_a_planners_reach(deployment: Deployment, sql: str) -> None:
     """Already enforced by the schema (the audit trail's append-only trigger; only the tables'
     owner alters them), whoever a planner's connection is."""
-    refused, _rows = _as_user(deployment, PLANNERS[0], sql)
-    assert refused, sql
+    refused, _rows, message = _as_user(deployment, PLANNERS[0], sql)
+    assert refused and "does not exist" not in message, message
 
 
-@NOT_ENFORCED_YET
 def test_the_database_refuses_an_approval_above_the_managers_limit(deployment: Deployment) -> None:
-    """The manager (BDT, limit CHF 100,000) approving by hand, without itu_plan: the BDT
-    draft after a change of CHF 1,000,000 in one of its BDT cost lines."""
+    """The manager (BDT, limit CHF 100,000) calling the database's approval function by hand,
+    without itu_plan, on the draft after a change of CHF 1,000,000 in one of its BDT cost
+    lines, submitted by the admin: refused by the database, with the figures."""
     draft = "(SELECT id FROM plan_versions WHERE name = '2006-2007 draft')"
     deployment.pg.execute(
         f"UPDATE cost_lines SET amount_centimes = amount_centimes + 100000000 WHERE id = (SELECT min(c.id) "
         f"FROM cost_lines c JOIN activities a ON a.id = c.activity_id JOIN units u ON u.id = a.unit_id "
-        f"WHERE c.version_id = {draft} AND u.code LIKE 'BDT%')",
+        f"WHERE c.version_id = {draft} AND u.code LIKE 'BDT%'); "
+        f"UPDATE plan_versions SET status = 'submitted', submitted_by = 'admin' WHERE id = {draft}",
         DATABASE,
     )
-    refused, rows = _as_user(deployment, MANAGER, f"UPDATE plan_versions SET status = 'approved' WHERE id = {draft}")
-    assert refused or rows == 0, "the database let a manager approve above their limit"
+    approval = _as_user(deployment, MANAGER, "SELECT itu_plan_approve('2006-2007 draft')")
+    assert approval.refused and "its change is more than their delegation limit" in approval.message, approval
+    assert "delegation limit CHF 100,000.00" in approval.message, approval
+    refused, rows, _message = _as_user(
+        deployment, MANAGER, f"UPDATE plan_versions SET status = 'approved' WHERE id = {draft}"
+    )
+    assert refused or rows == 0, "the database let a manager set a version approved by hand"
