@@ -152,7 +152,7 @@ def voila_command(
     request without a browser), else after ``cull_after``. Pooled (preheated) kernels
     are never culled.
     """
-    interval = max(1, min(15, cull_unconnected // 4 or 15, cull_after // 2))
+    interval = max(1, min(15, cull_unconnected // 4 if cull_unconnected > 0 else 15, cull_after // 2))
     return [
         sys.executable, "-m", "itu_plan.local_voila", str(folder),
         f"--port={port}",
