@@ -296,8 +296,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     print(apps.serve_url(args.port, token), flush=True)
     command = apps.voila_command(
-        folder, port=args.port, open_browser=not args.no_browser, pool_size=args.preheat, cull_after=args.cull_after
-    )
+        folder, port=args.port, open_browser=not args.no_browser, pool_size=args.preheat, cull_after=args.cull_after,
+        max_kernels=args.max_kernels,
+    )  # fmt: skip
     return apps.run(command, env)
 
 
@@ -332,6 +333,16 @@ def _lab_arguments(parser: argparse.ArgumentParser, default_port: int | None = N
     parser.add_argument("--notebooks", metavar="DIR", help="the notebooks folder (default: notebooks/)")
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
+
+
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     from itu_plan.apps import CULL_IDLE_SECONDS, REFRESH_SECONDS
 
@@ -347,6 +358,11 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cull-after", type=int, default=CULL_IDLE_SECONDS, metavar="SECONDS",
         help=f"shut down a visitor's kernel idle this long (default {CULL_IDLE_SECONDS})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-kernels", type=_positive, metavar="N",
+        help="apps open at once, each running a kernel of about 275 MB; one more gets a 'too many apps "
+        "open' page (default: one per GB of memory, 2 to 8; the preheated kernels come on top)",
     )  # fmt: skip
     parser.add_argument(
         "--refresh", type=float, default=REFRESH_SECONDS, metavar="SECONDS",
@@ -786,6 +802,9 @@ def _unexpected(args: argparse.Namespace, exc: Exception) -> int:
         user = getattr(args, "user", None) or "you"
         print(f"itu-plan: the database refused the request of {user}: {reason}", file=sys.stderr)
         return PermissionDenied.exit_code
+    if _read_only_refusal(exc):  # a write that went round Workspace.transaction: SQLite refused it
+        print(f"itu-plan: the workspace is read-only for you: {_describe(exc)}", file=sys.stderr)
+        return PermissionDenied.exit_code
     if args.debug:
         raise exc
     print(
@@ -793,6 +812,12 @@ def _unexpected(args: argparse.Namespace, exc: Exception) -> int:
         file=sys.stderr,
     )
     return 1
+
+
+def _read_only_refusal(exc: Exception) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, DBAPIError) and "readonly database" in str(exc.orig)
 
 
 def _describe(exc: Exception) -> str:

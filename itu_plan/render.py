@@ -32,7 +32,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from itu_plan import store
+from itu_plan import lifeline, store
 from itu_plan.audit import ChainCheck
 from itu_plan.errors import ItuPlanError
 
@@ -116,11 +116,11 @@ def execute_notebook(
     os.environ.update(env)
     notebook = nbformat.read(path, as_version=4)
     inject_parameters(notebook, parameters)
-    from jupyter_client.manager import AsyncKernelManager
+    from itu_plan.kernels import LifelineKernelManager
 
     # IPC sockets in a private folder: no TCP port, no "unencrypted TCP" warning
     runtime = tempfile.mkdtemp(prefix="itu-render-")
-    manager = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(runtime, "kernel"))
+    manager = LifelineKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(runtime, "kernel"))
     client = NotebookClient(
         notebook, timeout=timeout, km=manager, resources={"metadata": {"path": str(Path(path).parent)}}
     )
@@ -305,7 +305,8 @@ def render_site(
     executed: dict[str, tuple[str | None, str | None]] = {}
     workers = max(1, min(jobs or os.cpu_count() or 1, len(names)))
     with (
-        ProcessPoolExecutor(max_workers=workers) as pool,
+        # the workers, and the kernels they start, die with this process (see itu_plan.lifeline)
+        ProcessPoolExecutor(max_workers=workers, initializer=lifeline.die_with_parent, initargs=(os.getpid(),)) as pool,
         tqdm(total=len(names), unit=" notebooks", desc="Rendering", disable=not progress, file=sys.stderr) as bar,
     ):
         futures = {
