@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from itu_plan import store
@@ -295,8 +296,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     print(apps.serve_url(args.port, token), flush=True)
     command = apps.voila_command(
-        folder, port=args.port, open_browser=not args.no_browser, pool_size=args.preheat, cull_after=args.cull_after
-    )
+        folder, port=args.port, open_browser=not args.no_browser, pool_size=args.preheat, cull_after=args.cull_after,
+        max_kernels=args.max_kernels,
+    )  # fmt: skip
     return apps.run(command, env)
 
 
@@ -331,6 +333,16 @@ def _lab_arguments(parser: argparse.ArgumentParser, default_port: int | None = N
     parser.add_argument("--notebooks", metavar="DIR", help="the notebooks folder (default: notebooks/)")
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
+
+
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     from itu_plan.apps import CULL_IDLE_SECONDS, REFRESH_SECONDS
 
@@ -348,9 +360,103 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"shut down a visitor's kernel idle this long (default {CULL_IDLE_SECONDS})",
     )  # fmt: skip
     parser.add_argument(
+        "--max-kernels", type=_positive, metavar="N",
+        help="apps open at once, each running a kernel of about 275 MB; one more gets a 'too many apps "
+        "open' page (default: one per GB of memory, 2 to 8; the preheated kernels come on top)",
+    )  # fmt: skip
+    parser.add_argument(
         "--refresh", type=float, default=REFRESH_SECONDS, metavar="SECONDS",
         help=f"how often an open app looks for what others saved, and redraws (default {REFRESH_SECONDS:g}; 0: never)",
     )  # fmt: skip
+
+
+def cmd_hub(args: argparse.Namespace) -> int:
+    """Serve one workspace on PostgreSQL to the people of an organisation, with JupyterHub (run as root).
+
+    Each person logs in with their OS account and password (PAM) and gets their own
+    server, running as their own OS user; itu-plan in it reaches the workspace over
+    PostgreSQL's Unix socket with no password, by peer authentication, as the database
+    role of the same name. What they get follows their role in the workspace's users
+    table (itu-plan users add NAME --role ROLE; add the role's OS account too):
+
+      admin, planner     JupyterLab on their own copy of the notebooks (in ~/itu-plan-notebooks),
+                         and the apps;
+      manager, reviewer  the Voilà apps and nothing else: no JupyterLab, no terminal, no file
+                         or kernel API, no code sent to a kernel (a reviewer's apps are read-only).
+
+    The hub reads the users table with its own connection (--db: a role root logs in as, over
+    the socket, e.g. postgresql+psycopg:///itu_plan?host=/var/run/postgresql); with --pgdata
+    it first starts that PostgreSQL cluster if it is not running. The notebooks are
+    published read-only into --apps; JupyterHub's own state (its SQLite file, cookie secret,
+    the configuration it is given) lives in --state, readable by root only. The proxy is
+    configurable-http-proxy from the checkout's package.json (npm install, run if missing).
+    Listens on 127.0.0.1 unless --ip says otherwise: put it behind HTTPS, or give --ssl-cert
+    and --ssl-key, before letting passwords travel over a network.
+    """
+    from itu_plan import apps, hub
+
+    hub.require_root()
+    url = args.db or os.environ.get("ITU_PLAN_DB")
+    if not url:
+        raise UsageError("name the workspace's PostgreSQL database with --db or ITU_PLAN_DB")
+    database = hub.database_of(url)
+    if args.pgdata and hub.bring_up_postgres(Path(args.pgdata), database):
+        print(f"Started PostgreSQL in {args.pgdata} (socket in {database.socket_dir}).", file=sys.stderr)
+    listed = hub.check_workspace(url)
+    python = sys.executable
+    hub.require_reachable("itu-plan's Python", Path(python).parent)
+    hub.require_reachable("the itu_plan package", Path(hub.__file__).parent)
+    hub.require_reachable("the PostgreSQL socket folder", Path(database.socket_dir))
+    if bool(args.ssl_cert) != bool(args.ssl_key):
+        raise UsageError("--ssl-cert and --ssl-key go together")
+    proxy = hub.find_proxy()
+    published = hub.publish_notebooks(apps.notebooks_dir(args.notebooks), Path(args.apps))
+    hub.require_reachable("the published notebooks", Path(args.apps))
+    settings = hub.HubSettings(
+        workspace_url=url, database=database, ip=args.ip, port=args.port,
+        hub_port=args.hub_port or hub.free_port(), proxy_api_port=args.proxy_api_port or hub.free_port(),
+        state=str(Path(args.state).resolve()), apps=str(Path(args.apps).resolve()), proxy=str(proxy),
+        python=python, refresh_seconds=args.refresh, ssl_cert=args.ssl_cert, ssl_key=args.ssl_key,
+    )  # fmt: skip
+    config = hub.write_config(settings)
+    without_account = [name for name, _role in listed if not hub.os_account(name)]
+    scheme = "https" if args.ssl_cert else "http"
+    print(
+        f"JupyterHub for {len(listed) - len(without_account)} of the workspace's {len(listed)} users on "
+        f"{scheme}://{args.ip}:{args.port}/ ({len(published)} notebooks published in {settings.apps}; Ctrl-C to stop)",
+        file=sys.stderr,
+    )
+    if without_account:
+        print(f"itu-plan: no OS account, so no login, for: {', '.join(without_account)}", file=sys.stderr)
+    return apps.run(hub.hub_command(config, python), dict(os.environ))
+
+
+def _hub_arguments(parser: argparse.ArgumentParser) -> None:
+    from itu_plan.apps import REFRESH_SECONDS
+
+    parser.add_argument("--port", type=int, default=8000, help="the port people connect to (default 8000)")
+    parser.add_argument("--ip", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--state", metavar="DIR", default="/var/lib/itu-plan/hub",
+        help="JupyterHub's own state, root only (default /var/lib/itu-plan/hub)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--apps", metavar="DIR", default="/srv/itu-plan/notebooks",
+        help="where the notebooks are published, read-only to everyone (default /srv/itu-plan/notebooks)",
+    )  # fmt: skip
+    parser.add_argument("--notebooks", metavar="DIR", help="the notebooks to publish (default: notebooks/)")
+    parser.add_argument(
+        "--pgdata", metavar="DIR",
+        help="the workspace's PostgreSQL cluster: start it (as its owner; socket, port from --db) if it is down",
+    )  # fmt: skip
+    parser.add_argument(
+        "--refresh", type=float, default=REFRESH_SECONDS, metavar="SECONDS",
+        help=f"how often an open app looks for what others saved (default {REFRESH_SECONDS:g}; 0: never)",
+    )  # fmt: skip
+    parser.add_argument("--ssl-cert", metavar="FILE", help="serve HTTPS with this certificate")
+    parser.add_argument("--ssl-key", metavar="FILE", help="... and this key")
+    parser.add_argument("--hub-port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--proxy-api-port", type=int, default=0, help=argparse.SUPPRESS)
 
 
 COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None] | None]] = {}
@@ -377,6 +483,7 @@ COMMANDS["report"] = (cmd_report, _report_arguments)
 COMMANDS["render"] = (cmd_render, _render_arguments)
 COMMANDS["serve"] = (cmd_serve, _serve_arguments)
 COMMANDS["lab"] = (cmd_lab, _lab_arguments)
+COMMANDS["hub"] = (cmd_hub, _hub_arguments)
 
 
 # -- plan versions, users, the audit trail ---------------------------------------------------
@@ -701,6 +808,9 @@ def _unexpected(args: argparse.Namespace, exc: Exception) -> int:
         user = getattr(args, "user", None) or "you"
         print(f"itu-plan: the database refused the request of {user}: {reason}", file=sys.stderr)
         return PermissionDenied.exit_code
+    if _read_only_refusal(exc):  # a write that went round Workspace.transaction: SQLite refused it
+        print(f"itu-plan: the workspace is read-only for you: {_describe(exc)}", file=sys.stderr)
+        return PermissionDenied.exit_code
     if args.debug:
         raise exc
     print(
@@ -708,6 +818,12 @@ def _unexpected(args: argparse.Namespace, exc: Exception) -> int:
         file=sys.stderr,
     )
     return 1
+
+
+def _read_only_refusal(exc: Exception) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, DBAPIError) and "readonly database" in str(exc.orig)
 
 
 def _describe(exc: Exception) -> str:

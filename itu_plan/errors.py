@@ -95,6 +95,20 @@ class PermissionDenied(ItuPlanError):
         super().__init__(f"{user} may not {action}: {reason}")
 
 
+class ReadOnlyWorkspace(ItuPlanError):
+    """The workspace's file (or its folder) is not writable for this user: it was opened
+    read-only, and a change was refused before anything was tried."""
+
+    exit_code = 3
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        super().__init__(
+            f"the workspace at {location} is read-only for you: you may read it and run reports, "
+            "not change it (ask its owner for write access to the file and its folder, or work on a copy)"
+        )
+
+
 class ConflictError(ItuPlanError):
     """Someone else changed the record since it was read; nothing was overwritten."""
 

@@ -89,6 +89,13 @@ def _modules(path: Path) -> set[str]:
     return found
 
 
+def test_only_the_hub_module_imports_jupyterhub() -> None:
+    """``itu-plan`` works without the hub extra: JupyterHub is imported by the module that
+    JupyterHub itself loads, nowhere else."""
+    importing = {str(p.relative_to(REPO)) for p in (REPO / "itu_plan").rglob("*.py") if "jupyterhub" in _imports(p)}
+    assert importing == {"itu_plan/hub_spawn.py"}
+
+
 def test_importing_the_package_does_no_work() -> None:
     import subprocess
     import sys
