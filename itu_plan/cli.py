@@ -811,6 +811,14 @@ def _unexpected(args: argparse.Namespace, exc: Exception) -> int:
     if _read_only_refusal(exc):  # a write that went round Workspace.transaction: SQLite refused it
         print(f"itu-plan: the workspace is read-only for you: {_describe(exc)}", file=sys.stderr)
         return PermissionDenied.exit_code
+    if _overflow(exc) and not args.debug:
+        print(
+            "itu-plan: a total is larger than SQLite can add up (64-bit integers: about CHF 92 quadrillion); "
+            "the workspace holds amounts far beyond any budget: find them with `itu-plan export` and "
+            "correct them, or keep the workspace on PostgreSQL, which adds up any amount",
+            file=sys.stderr,
+        )
+        return 1
     if args.debug:
         raise exc
     print(
@@ -818,6 +826,12 @@ def _unexpected(args: argparse.Namespace, exc: Exception) -> int:
         file=sys.stderr,
     )
     return 1
+
+
+def _overflow(exc: Exception) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, DBAPIError) and "integer overflow" in str(exc.orig)
 
 
 def _read_only_refusal(exc: Exception) -> bool:

@@ -2,10 +2,9 @@
 
 One definition each, so that a value the editor refuses is never imported
 (CONTRACT.md, v2): no control character in any cell, no amount beyond
-:data:`MAX_CENTIMES` (which also keeps any total of up to 92,233 lines within the
-database's 64-bit integers), no other number with more than 15 digits before the
-point, digits only ASCII ``0-9``, no negative amount in a plan file (the bundle's
-``low=0`` bounds).
+:data:`MAX_CENTIMES` (15 digits before the point, the contract's limit), no other
+number with more than 15 digits before the point, digits only ASCII ``0-9``, no
+negative amount in a plan file (the bundle's ``low=0`` bounds).
 """
 
 from __future__ import annotations
@@ -14,10 +13,11 @@ import re
 
 #: Characters below U+0020 and U+007F (DEL): NUL, tab, line breaks, ESC ...
 CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
-#: The largest amount, either way, that one value may hold: CHF 1,000,000,000,000.00
-#: (13 digits before the point, well within the contract's 15). The editor, the
-#: importer and ``users add --limit`` all refuse more.
-MAX_CENTIMES = 10**14
+#: The largest amount, either way, that one value may hold: CHF 999,999,999,999,999.99,
+#: 15 digits before the point (the contract's limit). The editor, the importer and
+#: ``users add --limit`` all refuse more. (A total of more than 92 such amounts would
+#: leave SQLite's 64-bit integers; the CLI says so in a sentence.)
+MAX_CENTIMES = 10**17 - 1
 #: The most digits any other number (work-months, rates, quantities ...) may have
 #: before the point: 15, what a float holds exactly, far below 64 bits.
 MAX_WHOLE_DIGITS = 15
@@ -47,7 +47,7 @@ def amount_beyond_limit(centimes: int) -> str | None:
     if -MAX_CENTIMES <= centimes <= MAX_CENTIMES:
         return None
     side = "more than CHF " if centimes > 0 else "less than CHF -"
-    return f"is {side}{MAX_CENTIMES // 100:,}.00, the largest amount a value may hold"
+    return f"is {side}{MAX_CENTIMES // 100:,}.{MAX_CENTIMES % 100:02d}, the largest amount a value may hold"
 
 
 def parse_amount(text: str) -> int:
@@ -59,7 +59,7 @@ def parse_amount(text: str) -> int:
     if len(frac) > 2:
         raise ValueError(f"{text!r} has more than two decimals")
     negative = text.startswith("-")
-    if len(whole.lstrip("0")) > 13:  # refused before any long conversion
+    if len(whole.lstrip("0")) > MAX_WHOLE_DIGITS:  # refused before any long conversion
         raise ValueError(f"{text!r} {amount_beyond_limit(-MAX_CENTIMES - 1 if negative else MAX_CENTIMES + 1)}")
     value = int(whole) * 100 + (int(frac.ljust(2, "0")) if frac else 0)
     value = -value if negative else value

@@ -388,17 +388,17 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
         actuals(
             "N-1,2006-07-01,GS,,S-01,travel,9000000000000000.00,RB",
             "N-2,2006-07-01,GS,,S-01,travel,-123456789012345678901234567890,RB",
-            "N-3,2006-07-01,GS,,S-01,travel,1000000000000.01,RB",
-            "N-4,2006-07-01,GS,,S-01,travel,1000000000000.00,RB",
-            "N-5,2006-07-01,GS,,S-01,travel,-1000000000000.00,RB",
-            "N-6,2006-07-01,GS,,S-01,travel,0001000000000000.00,RB",
+            "N-3,2006-07-01,GS,,S-01,travel,1000000000000000.00,RB",
+            "N-4,2006-07-01,GS,,S-01,travel,999999999999999.99,RB",
+            "N-5,2006-07-01,GS,,S-01,travel,-999999999999999.99,RB",
+            "N-6,2006-07-01,GS,,S-01,travel,000999999999999999.99,RB",
         ),
         [
-            "actuals.csv:2:amount: '9000000000000000.00' is more than CHF 1,000,000,000,000.00, "
+            "actuals.csv:2:amount: '9000000000000000.00' is more than CHF 999,999,999,999,999.99, "
             "the largest amount a value may hold",
-            "actuals.csv:3:amount: '-123456789012345678901234567890' is less than CHF -1,000,000,000,000.00, "
+            "actuals.csv:3:amount: '-123456789012345678901234567890' is less than CHF -999,999,999,999,999.99, "
             "the largest amount a value may hold",
-            "actuals.csv:4:amount: '1000000000000.01' is more than CHF 1,000,000,000,000.00, "
+            "actuals.csv:4:amount: '1000000000000000.00' is more than CHF 999,999,999,999,999.99, "
             "the largest amount a value may hold",
         ],
     ),
@@ -410,7 +410,7 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
         ),
         [
             "cost_lines.csv:2:amount: -123.00 is below the minimum 0.00",
-            "cost_lines.csv:3:amount: '90000000000000000' is more than CHF 1,000,000,000,000.00, "
+            "cost_lines.csv:3:amount: '90000000000000000' is more than CHF 999,999,999,999,999.99, "
             "the largest amount a value may hold",
             "cost_lines.csv:4:work_months: '99999999999999999999999.5' has 23 digits before the point; "
             "a number has at most 15",
