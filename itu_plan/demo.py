@@ -34,7 +34,7 @@ import datetime as dt
 import random
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -1135,11 +1135,6 @@ def write_demo(
         )
     bulk.sync_sequences(connection, CONTENT_TABLES)
     return counts
-
-
-def iter_counts(tables: dict[str, Rows]) -> Iterator[tuple[str, int]]:
-    for name, rows in tables.items():
-        yield name, len(rows.rows)
 
 
 def build_demo_workspace(

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -231,10 +231,6 @@ def session_login(engine: Engine) -> tuple[str, bool]:
             text("SELECT session_user, rolsuper FROM pg_catalog.pg_roles WHERE rolname = session_user")
         ).one()
     return str(login), bool(superuser)
-
-
-def has_tables(engine: Engine) -> bool:
-    return bool(inspect(engine).get_table_names())
 
 
 @contextmanager

@@ -255,9 +255,6 @@ class Workspace:
         with self.engine.connect() as conn:
             return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in CONTENT_TABLES}
 
-    def is_empty(self) -> bool:
-        return not any(self.table_counts().values())
-
     def checksum(self) -> str:
         """A SHA-256 over every content table, row by row in key order.
 

@@ -116,8 +116,3 @@ def to_frame(table: Table) -> pd.DataFrame:
     if table.records:
         frame.attrs["records"] = table.records
     return frame
-
-
-def columns_of(name: str) -> list[Column]:
-    cols: list[Column] = module(name).COLUMNS
-    return cols
