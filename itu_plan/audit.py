@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, Text, cast, insert, literal, null, select
 from sqlalchemy.orm import Session
 
-from itu_plan.errors import PermissionDenied
+from itu_plan.errors import ConflictError, PermissionDenied
 from itu_plan.model import AuditEvent
 
 #: Separates the parts of a composite business key: ``2006-2007 draft/BDT-AFR/S-01/2006/travel``.
@@ -296,6 +296,14 @@ def last_event(session: Session, table: str, key: str) -> AuditEvent | None:
         .order_by(AuditEvent.id.desc())
         .limit(1)
     ).first()
+
+
+def conflict(record: str, event: AuditEvent | None) -> ConflictError:
+    """The ``ConflictError`` on ``record``, naming who changed it and when from its
+    latest audit event (:func:`last_event`); without an event, "another user"."""
+    if event is None:
+        return ConflictError(record)
+    return ConflictError(record, event.username, utc(event.at))
 
 
 def utc(moment: dt.datetime) -> dt.datetime:

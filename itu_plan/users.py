@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from itu_plan import audit
 from itu_plan.access import Actor, require_admin
-from itu_plan.errors import ConflictError, UsageError
+from itu_plan.errors import UsageError
 from itu_plan.model import ROLES, Unit, User, UserUnit
 from itu_plan.money import format_chf, parse_scaled
 from itu_plan.values import amount_beyond_limit
@@ -110,11 +110,7 @@ def add_user(
             session.add(user)
     except IntegrityError:
         event = audit.last_event(session, User.__tablename__, username)
-        raise ConflictError(
-            f"user {username}",
-            event.username if event else None,
-            audit.utc(event.at) if event else None,
-        ) from None
+        raise audit.conflict(f"user {username}", event) from None
     for code in codes:
         session.add(UserUnit(user_id=user.id, unit_id=found[code]))
     audit.record(

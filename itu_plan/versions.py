@@ -49,7 +49,7 @@ from itu_plan.access import (
     require_submission,
     require_writer,
 )
-from itu_plan.errors import ConflictError, NotFound, UsageError
+from itu_plan.errors import NotFound, UsageError
 from itu_plan.model import Activity, BudgetLine, CostLine, IncomeBudget, PlanVersion, Unit, period_text
 from itu_plan.money import format_chf
 
@@ -223,11 +223,7 @@ def copy_version(session: Session, who: Actor, source: str, new_name: str) -> Pl
                 session.add(copy)
     except IntegrityError:
         event = audit.last_event(session, PlanVersion.__tablename__, new_name)
-        raise ConflictError(
-            f"plan version {new_name}",
-            event.username if event else None,
-            audit.utc(event.at) if event else None,
-        ) from None
+        raise audit.conflict(f"plan version {new_name}", event) from None
     if on_postgresql:
         copy = get_version(session, new_name)
     else:
@@ -438,12 +434,7 @@ def _set_status(session: Session, version: PlanVersion, status: str, **values: s
     if result.rowcount != 1:  # type: ignore[attr-defined]
         name = version.name
         session.expire(version)
-        event = audit.last_event(session, PlanVersion.__tablename__, name)
-        raise ConflictError(
-            f"plan version {name}",
-            event.username if event else None,
-            audit.utc(event.at) if event else None,
-        )
+        raise audit.conflict(f"plan version {name}", audit.last_event(session, PlanVersion.__tablename__, name))
     session.expire(version)
 
 
@@ -455,12 +446,7 @@ def _transitioned(session: Session, version: PlanVersion, done: bool) -> None:
     if done:
         session.refresh(version)
         return
-    event = audit.last_event(session, PlanVersion.__tablename__, name)
-    raise ConflictError(
-        f"plan version {name}",
-        event.username if event else None,
-        audit.utc(event.at) if event else None,
-    )
+    raise audit.conflict(f"plan version {name}", audit.last_event(session, PlanVersion.__tablename__, name))
 
 
 def submit(session: Session, who: Actor, name: str) -> PlanVersion:
