@@ -13,13 +13,29 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from itu_plan import store
 from itu_plan.errors import ItuPlanError, PermissionDenied, UsageError, ValidationError
 from itu_plan.workspace import Workspace
 
 Handler = Callable[[argparse.Namespace], int | None]
+Arguments = Callable[[argparse.ArgumentParser], None]
+H = TypeVar("H", bound=Handler)
+
+#: The commands by name, in the order of ``--help``: the handler and what adds its arguments.
+COMMANDS: dict[str, tuple[Handler, Arguments | None]] = {}
+
+
+def command(name: str, arguments: Arguments | None = None) -> Callable[[H], H]:
+    """Register the decorated handler as the command ``name``, whose parser ``arguments``
+    fills; the handler's docstring is the command's help."""
+
+    def register(handler: H) -> H:
+        COMMANDS[name] = (handler, arguments)
+        return handler
+
+    return register
 
 
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -64,26 +80,6 @@ def _open(args: argparse.Namespace, *, create: bool = False) -> Workspace:
 # -- commands -----------------------------------------------------------------------------
 
 
-def cmd_init(args: argparse.Namespace) -> int:
-    """Create the workspace schema, or upgrade it to the newest revision (idempotent)."""
-    periods = dict(_period_option(text) for text in args.period)
-    with _open(args, create=True) as workspace:
-        before, after = workspace.init(periods)
-        restored = workspace.restored
-    if before == after and restored:
-        print(
-            f"The workspace schema is at revision {after}; put back what guards the audit trail, "
-            f"which was missing or disabled: {', '.join(restored)}."
-        )
-    elif before == after:
-        print(f"The workspace schema is up to date (revision {after}).")
-    elif before is None:
-        print(f"Created the workspace schema (revision {after}).")
-    else:
-        print(f"Upgraded the workspace schema from revision {before} to {after}.")
-    return 0
-
-
 def _period_option(text: str) -> tuple[str, tuple[int, int]]:
     """``"NAME=2006-2007"`` (or ``NAME=2006``) -> (NAME, (2006, 2007))."""
     import re
@@ -108,6 +104,41 @@ def _init_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@command("init", arguments=_init_arguments)
+def cmd_init(args: argparse.Namespace) -> int:
+    """Create the workspace schema, or upgrade it to the newest revision (idempotent)."""
+    periods = dict(_period_option(text) for text in args.period)
+    with _open(args, create=True) as workspace:
+        before, after = workspace.init(periods)
+        restored = workspace.restored
+    if before == after and restored:
+        print(
+            f"The workspace schema is at revision {after}; put back what guards the audit trail, "
+            f"which was missing or disabled: {', '.join(restored)}."
+        )
+    elif before == after:
+        print(f"The workspace schema is up to date (revision {after}).")
+    elif before is None:
+        print(f"Created the workspace schema (revision {after}).")
+    else:
+        print(f"Upgraded the workspace schema from revision {before} to {after}.")
+    return 0
+
+
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        metavar="K",
+        help="size: 1 is a few hundred activities; each step adds about 10,000 actuals",
+    )
+    parser.add_argument("--force", action="store_true", help="replace the content of a non-empty workspace")
+    parser.add_argument("--seed", type=int, default=2004, help=argparse.SUPPRESS)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+@command("demo", arguments=_demo_arguments)
 def cmd_demo(args: argparse.Namespace) -> int:
     """Fill the workspace with the deterministic demo plan of the ITU secretariat, 2004-2007.
 
@@ -133,6 +164,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", metavar="PATH", help="a bundle folder, an .xlsx workbook or one .csv file")
+    parser.add_argument("--kind", metavar="KIND", help="what one file holds, e.g. actuals (default: its name)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+@command("import", arguments=_import_arguments)
 def cmd_import(args: argparse.Namespace) -> int:
     """Import a bundle: a folder of CSV files, one .xlsx workbook, or one file with --kind.
 
@@ -151,12 +189,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", metavar="PATH", help="a bundle folder, an .xlsx workbook or one .csv file")
-    parser.add_argument("--kind", metavar="KIND", help="what one file holds, e.g. actuals (default: its name)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", metavar="DIR", help="the folder to write (created if missing)")
+    parser.add_argument("--format", choices=("csv", "xlsx"), default="csv", help="csv files or one workbook")
 
 
+@command("export", arguments=_export_arguments)
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the whole workspace as a bundle into DIR, with a datapackage.json describing it."""
     from itu_plan.bundle import export_bundle
@@ -167,11 +205,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dir", metavar="DIR", help="the folder to write (created if missing)")
-    parser.add_argument("--format", choices=("csv", "xlsx"), default="csv", help="csv files or one workbook")
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    from itu_plan.reports import NAMES
+
+    parser.add_argument("name", metavar="NAME", choices=NAMES, help=", ".join(NAMES))
+    parser.add_argument("--version", metavar="V", help="plan version (default: the latest approved)")
+    parser.add_argument("--year", metavar="Y", help="only this year")
+    parser.add_argument("--as-of", metavar="DATE", help="as of this date (default: the workspace's as-of date)")
+    parser.add_argument("--target-days", metavar="N", help="recruitment target in days (default 120)")
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    parser.add_argument(
+        "--set", metavar="DRIVER=VALUE", action="append", help="financial-plan scenario driver (repeatable)"
+    )
 
 
+@command("report", arguments=_report_arguments)
 def cmd_report(args: argparse.Namespace) -> int:
     """Print a report: plan-costs, budget-vs-actual, financial-plan, cost-recovery,
     recruitment, representation, warnings or agreements.
@@ -216,20 +264,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_arguments(parser: argparse.ArgumentParser) -> None:
-    from itu_plan.reports import NAMES
-
-    parser.add_argument("name", metavar="NAME", choices=NAMES, help=", ".join(NAMES))
+def _render_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("out_dir", metavar="OUT_DIR", help="the folder to write the site into")
     parser.add_argument("--version", metavar="V", help="plan version (default: the latest approved)")
-    parser.add_argument("--year", metavar="Y", help="only this year")
-    parser.add_argument("--as-of", metavar="DATE", help="as of this date (default: the workspace's as-of date)")
-    parser.add_argument("--target-days", metavar="N", help="recruitment target in days (default 120)")
-    parser.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
-    parser.add_argument(
-        "--set", metavar="DRIVER=VALUE", action="append", help="financial-plan scenario driver (repeatable)"
-    )
+    parser.add_argument("--year", metavar="Y", help="focus the reports on this year")
+    parser.add_argument("--unit", metavar="U", help="focus the reports on this unit")
+    parser.add_argument("--notebooks", metavar="DIR", help="the notebooks folder (default: notebooks/)")
+    parser.add_argument("--jobs", type=int, metavar="N", help="notebooks run at once (default: the CPU count)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+@command("render", arguments=_render_arguments)
 def cmd_render(args: argparse.Namespace) -> int:
     """Execute every notebook against the workspace and write a self-contained static
     site into OUT_DIR: index.html and one page per notebook, readable offline, with the
@@ -253,78 +298,6 @@ def cmd_render(args: argparse.Namespace) -> int:
     if result.failures:
         raise RenderError(result)
     return 0
-
-
-def _render_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("out_dir", metavar="OUT_DIR", help="the folder to write the site into")
-    parser.add_argument("--version", metavar="V", help="plan version (default: the latest approved)")
-    parser.add_argument("--year", metavar="Y", help="focus the reports on this year")
-    parser.add_argument("--unit", metavar="U", help="focus the reports on this unit")
-    parser.add_argument("--notebooks", metavar="DIR", help="the notebooks folder (default: notebooks/)")
-    parser.add_argument("--jobs", type=int, metavar="N", help="notebooks run at once (default: the CPU count)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the notebooks as Voilà apps, for you on this machine.
-
-    The apps act as the user who starts them (--user, else $ITU_PLAN_USER, ...). The
-    server listens on 127.0.0.1 only, answers only requests addressed to localhost,
-    127.0.0.1 or [::1] (403 otherwise), and requires the token in the URL it prints, as
-    Jupyter does: open that URL once and the browser keeps a login cookie. With
-    --no-token anyone and anything on this machine can use the apps as you. For several
-    people, use the JupyterHub deployment.
-
-    The list of apps is at the URL printed; each app is at /voila/render/NAME.ipynb and
-    takes query parameters such as ?unit=BDT&year=2005.
-    """
-    from itu_plan import apps
-
-    with _open(args) as workspace:  # refuse early when there is no workspace, or a false claim
-        acting = workspace.user  # on PostgreSQL: the connection's login
-    folder = apps.notebooks_dir(args.notebooks)
-    apps.require_free_port(args.port)
-    token = None if args.no_token else apps.new_token()
-    env = apps.kernel_environment(args.db, acting, refresh=args.refresh, token=token)
-    user = env["ITU_PLAN_USER"]
-    print(f"Serving {folder} as {user} on {apps.LOCAL_IP} port {args.port} (Ctrl-C to stop); open:", file=sys.stderr)
-    if token is None:
-        print(
-            f"itu-plan: WARNING: --no-token: no token is required; every person and program on this "
-            f"machine can use the apps as {user}",
-            file=sys.stderr,
-        )
-    print(apps.serve_url(args.port, token), flush=True)
-    command = apps.voila_command(
-        folder, port=args.port, open_browser=not args.no_browser, pool_size=args.preheat, cull_after=args.cull_after,
-        max_kernels=args.max_kernels,
-    )  # fmt: skip
-    return apps.run(command, env)
-
-
-def cmd_lab(args: argparse.Namespace) -> int:
-    """Open JupyterLab on the notebooks (real-time collaboration with the collab extra).
-
-    It listens on 127.0.0.1 and requires Jupyter's token, in the URL it prints. Run as
-    root (as in many containers) it starts all the same, with a warning.
-    """
-    from itu_plan import apps
-
-    folder = apps.notebooks_dir(args.notebooks)
-    user = args.user
-    if store.is_postgresql(store.resolve_url(args.db)):  # the connection's login acts, not the OS login
-        with Workspace.open(args.db, args.user) as workspace:
-            user = workspace.user
-    env = apps.lab_environment(args.db, user)
-    as_root = os.geteuid() == 0
-    if as_root:
-        print(
-            "itu-plan: WARNING: running JupyterLab as root: its notebooks and terminals can change "
-            "anything on this machine; run it as an ordinary user when you can",
-            file=sys.stderr,
-        )
-    command = apps.lab_command(folder, port=args.port, open_browser=not args.no_browser, as_root=as_root)
-    return apps.run(command, env)
 
 
 def _lab_arguments(parser: argparse.ArgumentParser, default_port: int | None = None) -> None:
@@ -370,6 +343,99 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+@command("serve", arguments=_serve_arguments)
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the notebooks as Voilà apps, for you on this machine.
+
+    The apps act as the user who starts them (--user, else $ITU_PLAN_USER, ...). The
+    server listens on 127.0.0.1 only, answers only requests addressed to localhost,
+    127.0.0.1 or [::1] (403 otherwise), and requires the token in the URL it prints, as
+    Jupyter does: open that URL once and the browser keeps a login cookie. With
+    --no-token anyone and anything on this machine can use the apps as you. For several
+    people, use the JupyterHub deployment.
+
+    The list of apps is at the URL printed; each app is at /voila/render/NAME.ipynb and
+    takes query parameters such as ?unit=BDT&year=2005.
+    """
+    from itu_plan import apps
+
+    with _open(args) as workspace:  # refuse early when there is no workspace, or a false claim
+        acting = workspace.user  # on PostgreSQL: the connection's login
+    folder = apps.notebooks_dir(args.notebooks)
+    apps.require_free_port(args.port)
+    token = None if args.no_token else apps.new_token()
+    env = apps.kernel_environment(args.db, acting, refresh=args.refresh, token=token)
+    user = env["ITU_PLAN_USER"]
+    print(f"Serving {folder} as {user} on {apps.LOCAL_IP} port {args.port} (Ctrl-C to stop); open:", file=sys.stderr)
+    if token is None:
+        print(
+            f"itu-plan: WARNING: --no-token: no token is required; every person and program on this "
+            f"machine can use the apps as {user}",
+            file=sys.stderr,
+        )
+    print(apps.serve_url(args.port, token), flush=True)
+    command = apps.voila_command(
+        folder, port=args.port, open_browser=not args.no_browser, pool_size=args.preheat, cull_after=args.cull_after,
+        max_kernels=args.max_kernels,
+    )  # fmt: skip
+    return apps.run(command, env)
+
+
+@command("lab", arguments=_lab_arguments)
+def cmd_lab(args: argparse.Namespace) -> int:
+    """Open JupyterLab on the notebooks (real-time collaboration with the collab extra).
+
+    It listens on 127.0.0.1 and requires Jupyter's token, in the URL it prints. Run as
+    root (as in many containers) it starts all the same, with a warning.
+    """
+    from itu_plan import apps
+
+    folder = apps.notebooks_dir(args.notebooks)
+    user = args.user
+    if store.is_postgresql(store.resolve_url(args.db)):  # the connection's login acts, not the OS login
+        with Workspace.open(args.db, args.user) as workspace:
+            user = workspace.user
+    env = apps.lab_environment(args.db, user)
+    as_root = os.geteuid() == 0
+    if as_root:
+        print(
+            "itu-plan: WARNING: running JupyterLab as root: its notebooks and terminals can change "
+            "anything on this machine; run it as an ordinary user when you can",
+            file=sys.stderr,
+        )
+    command = apps.lab_command(folder, port=args.port, open_browser=not args.no_browser, as_root=as_root)
+    return apps.run(command, env)
+
+
+def _hub_arguments(parser: argparse.ArgumentParser) -> None:
+    from itu_plan.apps import REFRESH_SECONDS
+
+    parser.add_argument("--port", type=int, default=8000, help="the port people connect to (default 8000)")
+    parser.add_argument("--ip", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--state", metavar="DIR", default="/var/lib/itu-plan/hub",
+        help="JupyterHub's own state, root only (default /var/lib/itu-plan/hub)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--apps", metavar="DIR", default="/srv/itu-plan/notebooks",
+        help="where the notebooks are published, read-only to everyone (default /srv/itu-plan/notebooks)",
+    )  # fmt: skip
+    parser.add_argument("--notebooks", metavar="DIR", help="the notebooks to publish (default: notebooks/)")
+    parser.add_argument(
+        "--pgdata", metavar="DIR",
+        help="the workspace's PostgreSQL cluster: start it (as its owner; socket, port from --db) if it is down",
+    )  # fmt: skip
+    parser.add_argument(
+        "--refresh", type=float, default=REFRESH_SECONDS, metavar="SECONDS",
+        help=f"how often an open app looks for what others saved (default {REFRESH_SECONDS:g}; 0: never)",
+    )  # fmt: skip
+    parser.add_argument("--ssl-cert", metavar="FILE", help="serve HTTPS with this certificate")
+    parser.add_argument("--ssl-key", metavar="FILE", help="... and this key")
+    parser.add_argument("--hub-port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--proxy-api-port", type=int, default=0, help=argparse.SUPPRESS)
+
+
+@command("hub", arguments=_hub_arguments)
 def cmd_hub(args: argparse.Namespace) -> int:
     """Serve one workspace on PostgreSQL to the people of an organisation, with JupyterHub (run as root).
 
@@ -431,61 +497,6 @@ def cmd_hub(args: argparse.Namespace) -> int:
     return apps.run(hub.hub_command(config, python), dict(os.environ))
 
 
-def _hub_arguments(parser: argparse.ArgumentParser) -> None:
-    from itu_plan.apps import REFRESH_SECONDS
-
-    parser.add_argument("--port", type=int, default=8000, help="the port people connect to (default 8000)")
-    parser.add_argument("--ip", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
-    parser.add_argument(
-        "--state", metavar="DIR", default="/var/lib/itu-plan/hub",
-        help="JupyterHub's own state, root only (default /var/lib/itu-plan/hub)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--apps", metavar="DIR", default="/srv/itu-plan/notebooks",
-        help="where the notebooks are published, read-only to everyone (default /srv/itu-plan/notebooks)",
-    )  # fmt: skip
-    parser.add_argument("--notebooks", metavar="DIR", help="the notebooks to publish (default: notebooks/)")
-    parser.add_argument(
-        "--pgdata", metavar="DIR",
-        help="the workspace's PostgreSQL cluster: start it (as its owner; socket, port from --db) if it is down",
-    )  # fmt: skip
-    parser.add_argument(
-        "--refresh", type=float, default=REFRESH_SECONDS, metavar="SECONDS",
-        help=f"how often an open app looks for what others saved (default {REFRESH_SECONDS:g}; 0: never)",
-    )  # fmt: skip
-    parser.add_argument("--ssl-cert", metavar="FILE", help="serve HTTPS with this certificate")
-    parser.add_argument("--ssl-key", metavar="FILE", help="... and this key")
-    parser.add_argument("--hub-port", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--proxy-api-port", type=int, default=0, help=argparse.SUPPRESS)
-
-
-COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None] | None]] = {}
-
-
-def _demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--scale",
-        type=int,
-        default=1,
-        metavar="K",
-        help="size: 1 is a few hundred activities; each step adds about 10,000 actuals",
-    )
-    parser.add_argument("--force", action="store_true", help="replace the content of a non-empty workspace")
-    parser.add_argument("--seed", type=int, default=2004, help=argparse.SUPPRESS)
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-COMMANDS["init"] = (cmd_init, _init_arguments)
-COMMANDS["demo"] = (cmd_demo, _demo_arguments)
-COMMANDS["import"] = (cmd_import, _import_arguments)
-COMMANDS["export"] = (cmd_export, _export_arguments)
-COMMANDS["report"] = (cmd_report, _report_arguments)
-COMMANDS["render"] = (cmd_render, _render_arguments)
-COMMANDS["serve"] = (cmd_serve, _serve_arguments)
-COMMANDS["lab"] = (cmd_lab, _lab_arguments)
-COMMANDS["hub"] = (cmd_hub, _hub_arguments)
-
-
 # -- plan versions, users, the audit trail ---------------------------------------------------
 
 
@@ -512,6 +523,23 @@ def _chf(centimes: int | None) -> str:
     return "" if centimes is None else describe_chf(centimes).removeprefix("CHF ")
 
 
+def _version_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="version_command", metavar="ACTION", required=True)
+    for name, handler, positionals in (
+        ("list", cmd_version_list, ()),
+        ("copy", cmd_version_copy, (("source", "SRC", "the version to copy"), ("new", "NEW", "the new draft's name"))),
+        ("submit", cmd_version_submit, (("version", "V", "the draft to submit"),)),
+        ("approve", cmd_version_approve, (("version", "V", "the submitted version to approve"),)),
+    ):
+        doc = (handler.__doc__ or "").strip()
+        sub = actions.add_parser(name, help=doc.splitlines()[0], description=doc)
+        _global_options(sub, suppress=True)
+        for dest, metavar, text in positionals:
+            sub.add_argument(dest, metavar=metavar, help=text)
+        sub.set_defaults(version_action=handler)
+
+
+@command("version", arguments=_version_arguments)
 def cmd_version(args: argparse.Namespace) -> int | None:
     """Plan versions and their workflow: list, copy into a new draft, submit, approve.
 
@@ -601,22 +629,25 @@ def cmd_version_approve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _version_arguments(parser: argparse.ArgumentParser) -> None:
-    actions = parser.add_subparsers(dest="version_command", metavar="ACTION", required=True)
-    for name, handler, positionals in (
-        ("list", cmd_version_list, ()),
-        ("copy", cmd_version_copy, (("source", "SRC", "the version to copy"), ("new", "NEW", "the new draft's name"))),
-        ("submit", cmd_version_submit, (("version", "V", "the draft to submit"),)),
-        ("approve", cmd_version_approve, (("version", "V", "the submitted version to approve"),)),
-    ):
-        doc = (handler.__doc__ or "").strip()
-        sub = actions.add_parser(name, help=doc.splitlines()[0], description=doc)
-        _global_options(sub, suppress=True)
-        for dest, metavar, text in positionals:
-            sub.add_argument(dest, metavar=metavar, help=text)
-        sub.set_defaults(version_action=handler)
+def _users_arguments(parser: argparse.ArgumentParser) -> None:
+    from itu_plan.model import ROLES
+
+    actions = parser.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    doc = (cmd_users_add.__doc__ or "").strip()
+    add = actions.add_parser("add", help=doc, description=doc)
+    _global_options(add, suppress=True)
+    add.add_argument("name", metavar="NAME", help="the username (as given to --user)")
+    add.add_argument("--role", required=True, choices=ROLES, help="what they may do")
+    add.add_argument("--units", metavar="A,B", help="the codes of the units they act for (and those below)")
+    add.add_argument("--limit", metavar="CHF", help="a manager's delegation limit in CHF, e.g. 250000")
+    add.set_defaults(users_action=cmd_users_add)
+    doc = (cmd_users_list.__doc__ or "").strip()
+    listing = actions.add_parser("list", help=doc, description=doc)
+    _global_options(listing, suppress=True)
+    listing.set_defaults(users_action=cmd_users_list)
 
 
+@command("users", arguments=_users_arguments)
 def cmd_users(args: argparse.Namespace) -> int | None:
     """Who may do what: add a user, list the users.
 
@@ -665,24 +696,6 @@ def cmd_users_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _users_arguments(parser: argparse.ArgumentParser) -> None:
-    from itu_plan.model import ROLES
-
-    actions = parser.add_subparsers(dest="users_command", metavar="ACTION", required=True)
-    doc = (cmd_users_add.__doc__ or "").strip()
-    add = actions.add_parser("add", help=doc, description=doc)
-    _global_options(add, suppress=True)
-    add.add_argument("name", metavar="NAME", help="the username (as given to --user)")
-    add.add_argument("--role", required=True, choices=ROLES, help="what they may do")
-    add.add_argument("--units", metavar="A,B", help="the codes of the units they act for (and those below)")
-    add.add_argument("--limit", metavar="CHF", help="a manager's delegation limit in CHF, e.g. 250000")
-    add.set_defaults(users_action=cmd_users_add)
-    doc = (cmd_users_list.__doc__ or "").strip()
-    listing = actions.add_parser("list", help=doc, description=doc)
-    _global_options(listing, suppress=True)
-    listing.set_defaults(users_action=cmd_users_list)
-
-
 def _audit_details(before: Any, after: Any) -> str:
     """One line for a change: ``amount: 10000.00 -> 15000.00`` for fields that changed,
     ``field=value`` for fields only one side has."""
@@ -700,6 +713,13 @@ def _audit_details(before: Any, after: Any) -> str:
     return "; ".join(parts)
 
 
+def _audit_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("check", nargs="?", choices=["verify"], help="verify: check the hash chain of the trail")
+    parser.add_argument("--table", metavar="T", help="only events of this table, e.g. cost_lines")
+    parser.add_argument("--key", metavar="K", help="only events of the record with this business key")
+
+
+@command("audit", arguments=_audit_arguments)
 def cmd_audit(args: argparse.Namespace) -> int:
     """List the audit trail, oldest first: when (UTC), who, action, table, business key, change.
 
@@ -734,17 +754,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 0
     _print_table(("at (UTC)", "user", "action", "table", "key", "change"), rows)
     return 0
-
-
-def _audit_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("check", nargs="?", choices=["verify"], help="verify: check the hash chain of the trail")
-    parser.add_argument("--table", metavar="T", help="only events of this table, e.g. cost_lines")
-    parser.add_argument("--key", metavar="K", help="only events of the record with this business key")
-
-
-COMMANDS["version"] = (cmd_version, _version_arguments)
-COMMANDS["users"] = (cmd_users, _users_arguments)
-COMMANDS["audit"] = (cmd_audit, _audit_arguments)
 
 
 def build_parser() -> argparse.ArgumentParser:
