@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from itu_plan import store
+from itu_plan.env import Env
 from itu_plan.errors import UsageError
 from itu_plan.workspace import resolve_user
 
@@ -30,9 +31,8 @@ TOO_MANY_APPS = (
     "or wait a minute, then reload this page."
 )
 #: Seconds between two looks of an open app for what others saved (0: never); the kernels
-#: read it from :data:`REFRESH_ENV`.
+#: read it from :attr:`Env.REFRESH_SECONDS <itu_plan.env.Env.REFRESH_SECONDS>`.
 REFRESH_SECONDS = 5.0
-REFRESH_ENV = "ITU_PLAN_REFRESH_SECONDS"
 #: The Voilà template of the apps (``data/voila/templates/itu-plan``): the lab template with
 #: nothing fetched from a CDN, and a kernel shut down when its page closes.
 VOILA_TEMPLATE = "itu-plan"
@@ -47,9 +47,6 @@ UNUSED_EXTENSIONS = ("jupyterlab-plotly", "anywidget")
 LOCAL_IP = "127.0.0.1"
 #: The names a browser on this machine reaches them by; ``serve`` answers no other Host.
 LOCAL_NAMES = ("localhost", "127.0.0.1", "[::1]")
-#: How ``itu-plan serve`` hands the token it made to its server, which takes it out of its
-#: environment at once (a command line can be read by every user of the machine).
-SERVE_TOKEN_ENV = "ITU_PLAN_SERVE_TOKEN"
 #: The Jupyter config folder of ``lab``, put first on ``JUPYTER_CONFIG_PATH``: its
 #: ``labconfig/page_config.json`` turns off the plugin that greets a planner with the
 #: "official Jupyter news" prompt (and fetches news and updates from a website).
@@ -59,7 +56,7 @@ LAB_CONFIG = JUPYTER_DATA / "lab_config"
 def notebooks_dir(path: str | os.PathLike[str] | None = None) -> Path:
     """The notebooks folder: ``path``, else ``ITU_PLAN_NOTEBOOKS``, else ``notebooks/``
     of the source checkout, else ``./notebooks``."""
-    candidates = [path, os.environ.get("ITU_PLAN_NOTEBOOKS")]
+    candidates = [path, os.environ.get(Env.NOTEBOOKS)]
     candidates += [Path(__file__).resolve().parent.parent / "notebooks", Path.cwd() / "notebooks"]
     for candidate in candidates:
         if candidate and (Path(candidate) / "index.ipynb").exists():
@@ -117,14 +114,14 @@ def kernel_environment(
     ``serve`` requires (if any; its server takes it out before a kernel starts), and the
     package's Jupyter data folder (the Voilà template) first on ``JUPYTER_PATH``."""
     env = dict(os.environ)
-    env["ITU_PLAN_DB"] = store.absolute_url(store.resolve_url(url))
-    env["ITU_PLAN_USER"] = resolve_user(user)
+    env[Env.DB] = store.absolute_url(store.resolve_url(url))
+    env[Env.USER] = resolve_user(user)
     if refresh is not None:
-        env[REFRESH_ENV] = str(refresh)
-    env.pop(SERVE_TOKEN_ENV, None)
+        env[Env.REFRESH_SECONDS] = str(refresh)
+    env.pop(Env.SERVE_TOKEN, None)
     if token:
-        env[SERVE_TOKEN_ENV] = token
-    env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(JUPYTER_DATA), env.get("JUPYTER_PATH")]))
+        env[Env.SERVE_TOKEN] = token
+    env[Env.JUPYTER_PATH] = os.pathsep.join(filter(None, [str(JUPYTER_DATA), env.get(Env.JUPYTER_PATH)]))
     return env
 
 
@@ -176,7 +173,7 @@ def voila_command(
 def lab_environment(url: str | None, user: str | None) -> dict[str, str]:
     """The environment of ``lab``: :func:`kernel_environment` with :data:`LAB_CONFIG`."""
     env = kernel_environment(url, user)
-    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [str(LAB_CONFIG), env.get("JUPYTER_CONFIG_PATH")]))
+    env[Env.JUPYTER_CONFIG_PATH] = os.pathsep.join(filter(None, [str(LAB_CONFIG), env.get(Env.JUPYTER_CONFIG_PATH)]))
     return env
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from itu_plan import store
+from itu_plan.env import Env
 from itu_plan.errors import ItuPlanError, PermissionDenied, UsageError, ValidationError
 from itu_plan.workspace import Workspace
 
@@ -365,7 +366,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     apps.require_free_port(args.port)
     token = None if args.no_token else apps.new_token()
     env = apps.kernel_environment(args.db, acting, refresh=args.refresh, token=token)
-    user = env["ITU_PLAN_USER"]
+    user = env[Env.USER]
     print(f"Serving {folder} as {user} on {apps.LOCAL_IP} port {args.port} (Ctrl-C to stop); open:", file=sys.stderr)
     if token is None:
         print(
@@ -462,7 +463,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
     from itu_plan import apps, hub
 
     hub.require_root()
-    url = args.db or os.environ.get("ITU_PLAN_DB")
+    url = args.db or os.environ.get(Env.DB)
     if not url:
         raise UsageError("name the workspace's PostgreSQL database with --db or ITU_PLAN_DB")
     database = hub.database_of(url)

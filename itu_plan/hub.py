@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from sqlalchemy.engine import make_url
 
+from itu_plan.env import Env
 from itu_plan.errors import UsageError
 
 #: The folder of the source checkout: its ``package.json`` names configurable-http-proxy.
@@ -59,10 +60,10 @@ class Database:
         password, so libpq logs in as the OS user (peer authentication)."""
         url = f"postgresql+psycopg:///{quote(self.name)}?host={quote(self.socket_dir)}&port={self.port}"
         return {
-            "PGHOST": self.socket_dir,
-            "PGPORT": str(self.port),
-            "PGDATABASE": self.name,
-            "ITU_PLAN_DB": url,
+            Env.PGHOST: self.socket_dir,
+            Env.PGPORT: str(self.port),
+            Env.PGDATABASE: self.name,
+            Env.DB: url,
         }
 
 
@@ -256,7 +257,7 @@ def require_root() -> None:
 def postgres_bin() -> Path:
     """The PostgreSQL server programs: ``ITU_PLAN_PG_BIN``, else Debian's newest
     ``/usr/lib/postgresql/N/bin``, else the folder of ``pg_ctl`` on the PATH."""
-    configured = os.environ.get("ITU_PLAN_PG_BIN")
+    configured = os.environ.get(Env.PG_BIN)
     candidates = [Path(configured)] if configured else []
     debian = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
     candidates += debian

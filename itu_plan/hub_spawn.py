@@ -29,7 +29,8 @@ from jupyterhub.singleuser.extension import JupyterHubAuthorizer
 from jupyterhub.spawner import LocalProcessSpawner
 from tornado import web
 
-from itu_plan.apps import JUPYTER_DATA, LAB_CONFIG, REFRESH_ENV, UNUSED_EXTENSIONS, VOILA_TEMPLATE
+from itu_plan.apps import JUPYTER_DATA, LAB_CONFIG, UNUSED_EXTENSIONS, VOILA_TEMPLATE
+from itu_plan.env import Env
 from itu_plan.hub import APP_MESSAGE_TYPES, LAB_ROLES, HubSettings
 
 #: Server extensions an apps-only server switches off (those installed with itu-plan and its
@@ -96,7 +97,7 @@ class WorkspaceSpawner(LocalProcessSpawner):
             self.notebook_dir = str(home)
             self.default_url = f"/lab/tree/{PERSONAL_NOTEBOOKS}/index.ipynb"
             self.args = lab_arguments()
-            self.environment["JUPYTER_CONFIG_PATH"] = str(LAB_CONFIG)
+            self.environment[Env.JUPYTER_CONFIG_PATH] = str(LAB_CONFIG)
         else:
             self.notebook_dir = settings.apps
             self.default_url = "/voila/render/index.ipynb"
@@ -110,10 +111,10 @@ def server_environment(settings: HubSettings, username: str) -> dict[str, str]:
     """The environment of a person's server and kernels: the workspace over the socket, the
     acting user (their own name), the apps' template first on ``JUPYTER_PATH``."""
     env = settings.database.environment()
-    env["ITU_PLAN_USER"] = username
-    env["ITU_PLAN_NOTEBOOKS"] = settings.apps
-    env[REFRESH_ENV] = str(settings.refresh_seconds)
-    env["JUPYTER_PATH"] = str(JUPYTER_DATA)
+    env[Env.USER] = username
+    env[Env.NOTEBOOKS] = settings.apps
+    env[Env.REFRESH_SECONDS] = str(settings.refresh_seconds)
+    env[Env.JUPYTER_PATH] = str(JUPYTER_DATA)
     return env
 
 

@@ -10,7 +10,7 @@ request-info socket check nothing at all. This server
   ``[::1]`` with its port) and refuses every other with 403, whatever the path: a
   page of another site that makes its own name resolve to 127.0.0.1 (DNS rebinding)
   gets neither the apps, nor a static file, nor a kernel's websocket;
-- requires the token that ``itu-plan serve`` hands it in :data:`~itu_plan.apps.SERVE_TOKEN_ENV`
+- requires the token that ``itu-plan serve`` hands it in :data:`~itu_plan.env.Env.SERVE_TOKEN`
   (taken out of the environment, so that no kernel inherits it), as Jupyter does: the
   URL with ``?token=`` once, a login cookie afterwards. No token there: none required;
 - starts at most :attr:`LocalKernelManager.max_kernels` kernels for the pages people
@@ -48,13 +48,13 @@ from voila.tornado.handler import TornadoVoilaHandler
 from itu_plan import lifeline
 from itu_plan.apps import (
     LOCAL_IP,
-    SERVE_TOKEN_ENV,
     TOO_MANY_APPS,
     UNCONNECTED_CULL_SECONDS,
     default_max_kernels,
     local_hosts,
     serve_url,
 )
+from itu_plan.env import Env
 
 
 class _NotThisServer(Matcher):
@@ -127,7 +127,7 @@ class LocalKernelManager(AsyncMappingKernelManager):
 
     async def start_kernel(self, *, kernel_name: str | None = None, **kwargs: Any) -> str:  # type: ignore[override]
         env = kwargs.get("env") or {}
-        if env.get("VOILA_PREHEAT") == "True":  # the preheating pool refills itself: not a page
+        if env.get(Env.VOILA_PREHEAT) == "True":  # the preheating pool refills itself: not a page
             return str(await super().start_kernel(kernel_name=kernel_name, **kwargs))
         if not self.has_room():  # checked and counted with no await between: no two pages race past
             raise TooManyKernels
@@ -246,7 +246,7 @@ class LocalVoila(Voila):
                 "itu-plan serve listens on %s only, not %s; share the apps with JupyterHub", LOCAL_IP, self.ip
             )
             self.exit(2)
-        self.token = os.environ.pop(SERVE_TOKEN_ENV, "")
+        self.token = os.environ.pop(Env.SERVE_TOKEN, "")
         self.auto_token = False
         self.voila_configuration.multi_kernel_manager_class = LocalKernelManager
         super().start()

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from itu_plan import lifeline, store
 from itu_plan.audit import ChainCheck
+from itu_plan.env import Env
 from itu_plan.errors import ItuPlanError
 
 if TYPE_CHECKING:
@@ -300,7 +301,7 @@ def render_site(
         checksum = workspace.checksum()
         trail = workspace.verify_audit()
     parameters: dict[str, Any] = {"db_url": url, "version": version_name, "year": year, "unit": unit}
-    env = {"ITU_PLAN_STATIC": "1", "ITU_PLAN_DB": url, "ITU_PLAN_USER": user, "PYTHONHASHSEED": "0"}
+    env: dict[str, str] = {Env.STATIC: "1", Env.DB: url, Env.USER: user, Env.PYTHONHASHSEED: "0"}
     names = notebook_names(source)
     executed: dict[str, tuple[str | None, str | None]] = {}
     workers = max(1, min(jobs or os.cpu_count() or 1, len(names)))

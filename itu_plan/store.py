@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from itu_plan.env import Env
 from itu_plan.errors import UsageError
 
 DEFAULT_URL = "sqlite:///itu_plan.db"
@@ -27,7 +28,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 def resolve_url(url: str | None = None) -> str:
     """The workspace URL: the argument, else ``ITU_PLAN_DB``, else ``sqlite:///itu_plan.db``."""
-    return url or os.environ.get("ITU_PLAN_DB") or DEFAULT_URL
+    return url or os.environ.get(Env.DB) or DEFAULT_URL
 
 
 def is_postgresql(url: str) -> bool:

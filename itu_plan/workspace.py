@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from itu_plan import live, store
+from itu_plan.env import Env
 from itu_plan.errors import ReadOnlyWorkspace, UsageError
 from itu_plan.model import CONTENT_TABLES, Setting
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 def claimed_user(user: str | None = None) -> str | None:
     """The user someone claims to be: the argument, else ``ITU_PLAN_USER``, else
     ``JUPYTERHUB_USER``; None when nobody claims anything."""
-    for candidate in (user, os.environ.get("ITU_PLAN_USER"), os.environ.get("JUPYTERHUB_USER")):
+    for candidate in (user, os.environ.get(Env.USER), os.environ.get(Env.JUPYTERHUB_USER)):
         if candidate:
             return candidate
     return None

@@ -18,8 +18,9 @@ from sqlalchemy.exc import DBAPIError
 
 from itu_plan import Workspace, access, audit
 from itu_plan import catalog as catalogs
-from itu_plan.apps import REFRESH_ENV, REFRESH_SECONDS
+from itu_plan.apps import REFRESH_SECONDS
 from itu_plan.catalog import Catalog, UserInfo
+from itu_plan.env import Env
 from itu_plan.live import ChangeWatcher
 from widgets.static import is_static
 
@@ -42,7 +43,7 @@ def refresh_seconds() -> float:
     """Seconds between two looks for what others saved: ``ITU_PLAN_REFRESH_SECONDS``
     (set by ``itu-plan serve --refresh``) if it is a number, else the default."""
     try:
-        return float(os.environ.get(REFRESH_ENV, REFRESH_SECONDS))
+        return float(os.environ.get(Env.REFRESH_SECONDS, REFRESH_SECONDS))
     except ValueError:
         return REFRESH_SECONDS
 
@@ -53,7 +54,7 @@ def _preload() -> None:
     visitor does not wait for it."""
     import pandas  # noqa: F401  (every report is a DataFrame)
 
-    if os.environ.get("VOILA_PREHEAT") == "True":
+    if os.environ.get(Env.VOILA_PREHEAT) == "True":
         import plotly.graph_objects  # noqa: F401
         import voila.utils  # noqa: F401  (waits for the request: see widgets.parameters)
 

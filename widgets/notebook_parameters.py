@@ -20,18 +20,20 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from itu_plan.env import Env
+
 #: Query parameters a page may set (anything else in the query string is ignored).
 NAMES = ("version", "year", "unit", "objective")
 
 
 def under_voila() -> bool:
     """Whether this kernel was started by Voilà (it sets ``VOILA_PREHEAT`` either way)."""
-    return "VOILA_PREHEAT" in os.environ
+    return Env.VOILA_PREHEAT in os.environ
 
 
 def preheated() -> bool:
     """Whether this is a preheated Voilà kernel: it runs the notebook before anyone asks for it."""
-    return os.environ.get("VOILA_PREHEAT") == "True"
+    return os.environ.get(Env.VOILA_PREHEAT) == "True"
 
 
 def query_string() -> str:
@@ -49,7 +51,7 @@ def query_string() -> str:
         from voila.utils import get_query_string
 
         return get_query_string() or ""
-    return os.environ.get("QUERY_STRING", "")
+    return os.environ.get(Env.QUERY_STRING, "")
 
 
 def apply_query(defaults: Mapping[str, Any], query: str) -> dict[str, Any]:

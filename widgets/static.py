@@ -28,7 +28,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Protocol
 
-STATIC_ENV = "ITU_PLAN_STATIC"
+from itu_plan.env import Env
 
 
 class Composite(Protocol):
@@ -37,7 +37,7 @@ class Composite(Protocol):
 
 def is_static() -> bool:
     """Whether notebooks run for a static site (``ITU_PLAN_STATIC=1``)."""
-    return os.environ.get(STATIC_ENV, "").strip().lower() in ("1", "true", "yes")
+    return os.environ.get(Env.STATIC, "").strip().lower() in ("1", "true", "yes")
 
 
 @cache
