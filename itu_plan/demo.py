@@ -44,7 +44,7 @@ from sqlalchemy import Connection, delete, func, select
 from itu_plan import audit, bulk, summaries
 from itu_plan.access import require_admin
 from itu_plan.errors import UsageError
-from itu_plan.model import CONTENT_TABLES, ActualTotal, Base
+from itu_plan.model import CATEGORIES, CONTENT_TABLES, ActualTotal, Base
 from itu_plan.money import staff_cost
 
 if TYPE_CHECKING:
@@ -242,7 +242,7 @@ REGIONAL_OFFICE_TEMPLATES = [
 ]
 for _office in ("BDT-AFR", "BDT-AMS", "BDT-ARB", "BDT-ASP"):
     ACTIVITY_TEMPLATES[_office] = REGIONAL_OFFICE_TEMPLATES
-NON_STAFF_CATEGORIES = ["travel", "meetings", "documents", "contractual", "equipment", "other"]
+NON_STAFF_CATEGORIES = [category for category in CATEGORIES if category != "staff"]
 
 #: Activities whose years and status are fixed, so that the stories below always have
 #: their activity: code -> (first year, last year, cancelled).

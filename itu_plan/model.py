@@ -92,6 +92,8 @@ KPI_DIRECTIONS = ("up", "down")
 KPI_FORMULAS = ("execution_rate", "recruitment_days", "women_share", "cost_recovery_rate")
 POST_STATUSES = ("filled", "vacant", "frozen")
 GENDERS = ("F", "M", "X")
+#: The genders by name, for people (charts).
+GENDER_NAMES = {"F": "Women", "M": "Men", "X": "Other"}
 ROLES = ("admin", "manager", "planner", "reviewer")
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from itu_plan.model import REGION_NAMES
+from itu_plan.model import CATEGORIES, GENDER_NAMES, GRADES, REGION_NAMES
 from widgets import format as fmt
 from widgets import svg_chart
 
@@ -30,12 +30,8 @@ if TYPE_CHECKING:
 PALETTE = ["#1d4f91", "#009edb", "#7fb800", "#f2a900", "#b3261e", "#6c4f9e", "#00897b", "#8d6e63"]
 FONT = "Segoe UI, Helvetica Neue, Arial, sans-serif"
 CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
-CATEGORY_ORDER = ("staff", "travel", "meetings", "documents", "contractual", "equipment", "other")
-GRADE_ORDER = ("G-1", "G-2", "G-3", "G-4", "G-5", "G-6", "G-7", "P-1", "P-2", "P-3", "P-4", "P-5",
-               "D-1", "D-2", "ASG", "DSG", "SG")  # fmt: skip
-GENDERS = {"F": "Women", "M": "Men", "X": "Other"}
 #: Regions as the charts label them: ``"A Americas"`` (names from :data:`itu_plan.model.REGION_NAMES`).
-REGIONS = {code: f"{code} {name}" for code, name in REGION_NAMES.items()}
+REGION_LABELS = {code: f"{code} {name}" for code, name in REGION_NAMES.items()}
 INCOME_LINES = (
     "assessed_contributions",
     "sector_member_contributions",
@@ -243,7 +239,7 @@ def cost_by_objective(
     named = _hover_names(key, objectives)
     go = _go()
     bars = []
-    for i, category in enumerate(c for c in CATEGORY_ORDER if c in set(frame["category"])):
+    for i, category in enumerate(c for c in CATEGORIES if c in set(frame["category"])):
         part = frame[frame["category"] == category]
         sums = _sums(part, "objective_code", ("amount",))
         bars.append(
@@ -376,7 +372,7 @@ def recruitment_days(
     for grade, completed, mean in frame[["grade", "completed", "mean_days"]].itertuples(index=False, name=None):
         days[grade] += Decimal(mean) * completed
         counts[grade] += int(completed)
-    grades = [g for g in GRADE_ORDER if g in counts] + sorted(g for g in counts if g not in GRADE_ORDER)
+    grades = [g for g in GRADES if g in counts] + sorted(g for g in counts if g not in GRADES)
     go = _go()
     means = [round(float(days[g] / counts[g]), 1) for g in grades]
     colors = [PALETTE[4] if m > target_days else PALETTE[0] for m in means]
@@ -403,7 +399,7 @@ def representation(frame: pd.DataFrame, title: str = "Professional staff by gend
     fig = make_subplots(rows=1, cols=2, specs=[[{"type": "domain"}, {"type": "domain"}]],
                         subplot_titles=("Gender", "Region"))  # fmt: skip
     colors = {"gender": PALETTE[:3], "region": [PALETTE[2], PALETTE[3], PALETTE[4], PALETTE[5], PALETTE[6]]}
-    for col, (dimension, names) in enumerate((("gender", GENDERS), ("region", REGIONS)), start=1):
+    for col, (dimension, names) in enumerate((("gender", GENDER_NAMES), ("region", REGION_LABELS)), start=1):
         part = frame[frame["dimension"] == dimension]
         fig.add_trace(
             go.Pie(labels=[names.get(c, c) for c in part["category"]], values=[int(n) for n in part["count"]],
@@ -461,7 +457,8 @@ def contributions_by_region(frame: pd.DataFrame, title: str = "Assessed contribu
     for i, year in enumerate(years):
         sums = _sums(states[states["year"] == year], "region", ("amount",))
         bars.append(
-            go.Bar(name=str(year), x=[REGIONS.get(r, r) for r in sums], y=[_float(v["amount"]) for v in sums.values()],
+            go.Bar(name=str(year), x=[REGION_LABELS.get(r, r) for r in sums],
+                   y=[_float(v["amount"]) for v in sums.values()],
                    marker_color=PALETTE[i % len(PALETTE)], hovertemplate=MONEY_HOVER)
         )  # fmt: skip
     fig = go.Figure(bars)
