@@ -4,9 +4,9 @@ state for long actions, and a static form for rendered pages."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import ipywidgets as w
 
@@ -15,7 +15,13 @@ from widgets.static import prepare
 
 if TYPE_CHECKING:
     from widgets.app import App
-    from widgets.filter_bar import FilterBar
+
+
+class Filters(Protocol):
+    """What a composite follows (a :class:`~widgets.filter_bar.FilterBar`): something
+    that calls back when its choices change."""
+
+    def on_change(self, callback: Callable[[], Any]) -> None: ...
 
 
 class Composite(w.VBox):
@@ -37,14 +43,18 @@ class Composite(w.VBox):
         """``callback`` with every error shown in the banner, never as a traceback."""
         return self.banner.guard(callback, clear=clear)
 
-    def follow(self, filters: FilterBar | None) -> None:
-        """Compute the view now (``self._on_filters()``) and again whenever the filters
+    def follow(self, filters: Filters | None) -> None:
+        """Compute the view now (:meth:`_on_filters`) and again whenever the filters
         change or the workspace does (the app's ``revision``: someone saved)."""
-        refresh = self.guard(getattr(self, "_on_filters"))  # noqa: B009 - defined by subclasses that follow
+        refresh = self.guard(self._on_filters)
         if filters is not None:
             filters.on_change(refresh)
         self.app.observe(lambda _change: refresh(), names="revision")
         refresh()
+
+    def _on_filters(self) -> None:
+        """Compute the view for the current filters: composites that :meth:`follow` define it."""
+        raise NotImplementedError
 
     @contextmanager
     def busy(self, *controls: w.Widget) -> Iterator[None]:
