@@ -519,9 +519,9 @@ def _print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], right
 
 def _chf(centimes: int | None) -> str:
     """Centimes for a table column: 2500000 -> ``25,000.00``; None -> empty."""
-    from itu_plan.money import describe_chf
+    from itu_plan.money import group_chf
 
-    return "" if centimes is None else describe_chf(centimes).removeprefix("CHF ")
+    return "" if centimes is None else group_chf(centimes)
 
 
 def _version_arguments(parser: argparse.ArgumentParser) -> None:

@@ -61,8 +61,13 @@ def ratio(numerator: int, denominator: int, places: int = 4) -> Decimal | None:
     return Decimal(scaled).scaleb(-places)
 
 
-def describe_chf(centimes: int) -> str:
-    """Centimes for people to read: 2500000 -> ``"CHF 25,000.00"`` (messages, tables)."""
+def group_chf(centimes: int) -> str:
+    """Centimes with thousands separators: 2500000 -> ``"25,000.00"`` (table columns)."""
     sign = "-" if centimes < 0 else ""
     whole, frac = divmod(abs(centimes), 100)
-    return f"CHF {sign}{whole:,}.{frac:02d}"
+    return f"{sign}{whole:,}.{frac:02d}"
+
+
+def describe_chf(centimes: int) -> str:
+    """Centimes for people to read: 2500000 -> ``"CHF 25,000.00"`` (messages)."""
+    return f"CHF {group_chf(centimes)}"

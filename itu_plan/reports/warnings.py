@@ -23,7 +23,7 @@ from sqlalchemy import Connection, select
 from itu_plan import kpis
 from itu_plan.audit import record_key
 from itu_plan.model import Kpi, KpiTarget, OverheadRate, Post, Product, Recruitment, Unit
-from itu_plan.money import format_chf
+from itu_plan.money import describe_chf
 from itu_plan.reports import budget_vs_actual, cost_recovery, financial_plan
 from itu_plan.reports.common import Column, Options, Table, VersionRef, effective_as_of, version_ref
 
@@ -96,11 +96,6 @@ def grade(size: Fraction | None, high: Fraction, medium: Fraction) -> str:
     return "medium" if size > medium else "low"
 
 
-def chf(centimes: int) -> str:
-    whole, _, cents = format_chf(abs(centimes)).partition(".")
-    return f"CHF {'-' if centimes < 0 else ''}{int(whole):,}.{cents}"
-
-
 @dataclass(frozen=True)
 class Context:
     """What every rule reads: the version with its period, the as-of date and the options."""
@@ -129,9 +124,12 @@ def overspend(ctx: Context) -> list[EarlyWarning]:
         over = actual - budget
         size = Fraction(over, budget) if budget > 0 else None
         if budget > 0:
-            detail = f"{chf(actual)} spent against a budget of {chf(budget)}: {chf(over)} ({float(size or 0):.1%}) over"
+            detail = (
+                f"{describe_chf(actual)} spent against a budget of {describe_chf(budget)}: "
+                f"{describe_chf(over)} ({float(size or 0):.1%}) over"
+            )
         else:
-            detail = f"{chf(actual)} spent with no budget in {ctx.version.name}"
+            detail = f"{describe_chf(actual)} spent with no budget in {ctx.version.name}"
         severity = grade(size, Fraction(1, 10), Fraction(1, 20))
         found.append(_budget_line(severity, "OVERSPEND", year, unit, objective, detail))
     return found
@@ -158,8 +156,9 @@ def projected_overspend(ctx: Context) -> list[EarlyWarning]:
             continue
         size = projected / budget - 1
         message = (
-            f"{chf(actual)} spent in the {elapsed} days to {ctx.as_of}; at that pace "
-            f"{chf(round(projected))} by 31 December against a budget of {chf(budget)} ({float(size):.1%} over)"
+            f"{describe_chf(actual)} spent in the {elapsed} days to {ctx.as_of}; at that pace "
+            f"{describe_chf(round(projected))} by 31 December against a budget of {describe_chf(budget)} "
+            f"({float(size):.1%} over)"
         )
         severity = grade(size, Fraction(1, 2), Fraction(1, 4))
         found.append(_budget_line(severity, "PROJECTED_OVERSPEND", year, unit, objective, message))
@@ -243,11 +242,15 @@ def cost_recovery_balance(ctx: Context) -> list[EarlyWarning]:
         size = Fraction(abs(net), full) if full else None
         severity = grade(size, Fraction(1, 10), Fraction(1, 20))
         if net < 0:
-            message = f"income {chf(income)} in {year} covers less than the full cost {chf(full)}: {chf(-net)} short"
+            message = (
+                f"income {describe_chf(income)} in {year} covers less than the full cost {describe_chf(full)}: "
+                f"{describe_chf(-net)} short"
+            )
             found.append(_product_year(severity, "COST_RECOVERY_DEFICIT", product, year, message))
         else:
             message = (
-                f"income {chf(income)} in {year} exceeds the full cost {chf(full)} by {chf(net)}; "
+                f"income {describe_chf(income)} in {year} exceeds the full cost {describe_chf(full)} "
+                f"by {describe_chf(net)}; "
                 "Resolution 91 recovers no more than cost"
             )
             found.append(_product_year(severity, "COST_RECOVERY_SURPLUS", product, year, message))
@@ -267,7 +270,7 @@ def missing_overhead_rate(ctx: Context) -> list[EarlyWarning]:
         if direct <= 0 or (unit_id, year) in rated:
             continue
         message = (
-            f"direct costs of {chf(direct)} in {year} and no overhead rate for {unit} in {year}: "
+            f"direct costs of {describe_chf(direct)} in {year} and no overhead rate for {unit} in {year}: "
             "the indirect cost shows as CHF 0.00 and the net is overstated"
         )
         found.append(_product_year("medium", "MISSING_OVERHEAD_RATE", product, year, message))
@@ -284,7 +287,10 @@ def funding_gap(ctx: Context) -> list[EarlyWarning]:
         if balance >= 0 or year not in ctx.version.years:
             continue
         size = Fraction(-balance, income) if income > 0 else None
-        message = f"{name} plans a net balance of {chf(balance)} for {year}, on a total income of {chf(income)}"
+        message = (
+            f"{name} plans a net balance of {describe_chf(balance)} for {year}, "
+            f"on a total income of {describe_chf(income)}"
+        )
         severity = grade(size, Fraction(1, 20), Fraction(1, 100))
         found.append(EarlyWarning(severity, "FUNDING_GAP", str(year), year, message))
     return found
