@@ -66,7 +66,9 @@ def reviewer_site(
     """(base URL, workspace URL): the apps of a demo copy served as the reviewer."""
     folder = tmp_path_factory.mktemp("reviewer")
     url = copy_of(demo_sqlite, folder)
-    with served(url, "reviewer", folder / "serve.log", "--notebooks", str(apps_folder), "--preheat", "0") as base:
+    # eleven apps opened one after the other: room for kernels still shutting down
+    extra = ("--notebooks", str(apps_folder), "--preheat", "0", "--max-kernels", "16")
+    with served(url, "reviewer", folder / "serve.log", *extra) as base:
         yield base, url
 
 
@@ -127,7 +129,10 @@ class Visit:
         return [t for t in self.page.locator(".itu-banner-text").all_inner_texts() if t.strip()]
 
     def close(self) -> None:
-        self.page.close()
+        """Close the tab as a person does: the page says goodbye and its kernel shuts down
+        (a tab closed without it keeps its kernel until the cull, and counts against
+        ``serve --max-kernels``)."""
+        self.page.close(run_before_unload=True)
 
     def check_clean(self) -> None:
         body = self.body()
