@@ -26,8 +26,9 @@ Business keys (their string form is :func:`itu_plan.audit.record_key`):
 
 Values are given in business terms: codes; ``datetime.date`` or ISO date
 strings; years as integers; money in CHF and work-months as ``Decimal``,
-``str`` or ``int`` with at most two decimals. Bad values raise ``UsageError``
-listing every problem at once (exit 2); nothing is written.
+``str`` or ``int`` with at most two decimals. Bad values raise
+:class:`EditRejected` (a ``ValidationError`` and a ``UsageError``, exit 2) listing
+every problem at once, each naming its field and value; nothing is written.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -47,7 +48,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from itu_plan import audit
 from itu_plan.access import Actor, require_plan_write, require_writer
-from itu_plan.errors import ConflictError, NotFound, UsageError
+from itu_plan.errors import ConflictError, NotFound, Problem, UsageError, ValidationError
 from itu_plan.model import (
     ACTIVITY_STATUSES,
     CATEGORIES,
@@ -155,82 +156,105 @@ def _key_year(text: str, key: str) -> int:
 # -- values -----------------------------------------------------------------------------
 
 
-class _Problems:
-    """Collects every bad value of one request, then raises them in one ``UsageError``."""
+@dataclass(frozen=True, order=True)
+class FieldProblem(Problem):
+    """A bad value in an edit: ``column`` names the field at fault (so that a grid can
+    mark it), ``value`` is what was given and ``message`` says what is wrong with it
+    (starting with the value as the message quotes it). ``file`` is the record;
+    ``row`` numbers the problems of one request in the order they were found."""
 
-    def __init__(self, what: str) -> None:
+    value: object = field(default=None, compare=False)
+
+
+class EditRejected(ValidationError, UsageError):
+    """The values of one edit were rejected (exit 2); nothing was written.
+
+    ``problems`` holds a :class:`FieldProblem` for each bad value, in the order
+    found; the message lists them all as one sentence:
+    ``cannot save cost line ...: amount '12.345' is not a number with at most 2 decimals``.
+    """
+
+    def __init__(self, what: str, problems: list[Problem]) -> None:
+        super().__init__(problems)
         self.what = what
-        self.items: list[str] = []
-
-    def add(self, name: str, value: object, reason: str) -> None:
-        self.items.append(f"{name} {value!r} {reason}")
-
-    def check(self) -> None:
-        if self.items:
-            raise UsageError(f"cannot save {self.what}: " + "; ".join(self.items))
+        self.args = (f"cannot save {what}: " + "; ".join(f"{p.column} {p.message}" for p in self.problems),)
 
 
-def _scaled(problems: _Problems, name: str, value: object, scale: int) -> int | None:
+def _bad(problems: list[Problem], name: str, value: object, reason: str, *, shown: object = None) -> None:
+    """Note that field ``name`` has the bad ``value`` (quoted as ``shown`` if given)."""
+    quoted = repr(value if shown is None else shown)
+    problems.append(FieldProblem("", len(problems) + 1, name, f"{quoted} {reason}", value))
+
+
+def _reject(what: str, problems: list[Problem]) -> None:
+    """Raise every problem found in the edit of ``what`` at once, if there is any."""
+    if problems:
+        raise EditRejected(what, [replace(p, file=what) for p in problems])
+
+
+def _scaled(problems: list[Problem], name: str, value: object, scale: int) -> int | None:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal | float):
-        problems.add(name, value, "is not a number")
+        _bad(problems, name, value, "is not a number")
         return None
     try:
         return parse_scaled(str(value), scale)
     except ValueError:
-        problems.add(name, value, f"is not a number with at most {scale} decimals")
+        _bad(problems, name, value, f"is not a number with at most {scale} decimals")
         return None
 
 
-def _money(problems: _Problems, name: str, value: object) -> int | None:
+def _money(problems: list[Problem], name: str, value: object) -> int | None:
     centimes = _scaled(problems, name, value, 2)
     if centimes is None:
         return None
     if centimes < 0:
-        problems.add(name, value, "is negative")
+        _bad(problems, name, value, "is negative")
     elif reason := amount_beyond_limit(centimes):
-        problems.add(name, value, reason)
+        _bad(problems, name, value, reason)
     return centimes
 
 
-def _work_months(problems: _Problems, value: object) -> int | None:
+def _work_months(problems: list[Problem], value: object) -> int | None:
     if value is None or value == "":
         return None
     e2 = _scaled(problems, "work_months", value, 2)
     if e2 is None:
         return None
     if e2 < 0:
-        problems.add("work_months", value, "is negative")
+        _bad(problems, "work_months", value, "is negative")
     elif e2 > MAX_WORK_MONTHS_E2:
-        problems.add("work_months", value, f"is more than {format_scaled(MAX_WORK_MONTHS_E2, 2)}")
+        _bad(problems, "work_months", value, f"is more than {format_scaled(MAX_WORK_MONTHS_E2, 2)}")
     return e2
 
 
-def _year(problems: _Problems, value: object) -> int | None:
+def _year(problems: list[Problem], value: object) -> int | None:
     year: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         year = value
     elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         year = int(value.strip())
     if year is None or not YEARS[0] <= year <= YEARS[1]:
-        problems.add("year", value, f"is not a year between {YEARS[0]} and {YEARS[1]}")
+        _bad(problems, "year", value, f"is not a year between {YEARS[0]} and {YEARS[1]}")
         return None
     return year
 
 
-def _choice(problems: _Problems, name: str, value: object, choices: tuple[str, ...], *, optional: bool) -> str | None:
+def _choice(
+    problems: list[Problem], name: str, value: object, choices: tuple[str, ...], *, optional: bool
+) -> str | None:
     if optional and (value is None or value == ""):
         return None
     if not isinstance(value, str) or value not in choices:
-        problems.add(name, value, f"is not one of {', '.join(choices)}")
+        _bad(problems, name, value, f"is not one of {', '.join(choices)}")
         return None
     return value
 
 
-def _date(problems: _Problems, name: str, value: object) -> dt.date | None:
+def _date(problems: list[Problem], name: str, value: object) -> dt.date | None:
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
-        problems.add(name, value, "is a date and time; give a date")
+        _bad(problems, name, value, "is a date and time; give a date")
         return None
     if isinstance(value, dt.date):
         return value
@@ -240,22 +264,22 @@ def _date(problems: _Problems, name: str, value: object) -> dt.date | None:
                 return dt.date.fromisoformat(value)
         except ValueError:
             pass
-    problems.add(name, value, "is not a date (YYYY-MM-DD)")
+    _bad(problems, name, value, "is not a date (YYYY-MM-DD)")
     return None
 
 
-def _text(problems: _Problems, name: str, value: object, length: int, *, optional: bool = False) -> str | None:
+def _text(problems: list[Problem], name: str, value: object, length: int, *, optional: bool = False) -> str | None:
     if optional and (value is None or value == ""):
         return None
     if not isinstance(value, str) or not value.strip():
-        problems.add(name, value, "is empty" if isinstance(value, str) else "is not text")
+        _bad(problems, name, value, "is empty" if isinstance(value, str) else "is not text")
         return None
     if len(value) > length:
-        problems.add(name, value[:40] + "...", f"is longer than {length} characters")
+        _bad(problems, name, value, f"is longer than {length} characters", shown=value[:40] + "...")
     elif reason := control_character(value):
-        problems.add(name, value, reason)
+        _bad(problems, name, value, reason)
     elif any(not c.isprintable() for c in value):
-        problems.add(name, value, "holds characters that do not print (such as a line break)")
+        _bad(problems, name, value, "holds characters that do not print (such as a line break)")
     return value.strip()
 
 
@@ -267,10 +291,10 @@ def _row_version(value: object) -> int:
     return value
 
 
-def _unknown_fields(problems: _Problems, changes: Mapping[str, object], allowed: tuple[str, ...]) -> None:
+def _unknown_fields(problems: list[Problem], changes: Mapping[str, object], allowed: tuple[str, ...]) -> None:
     for name in changes:
         if name not in allowed:
-            problems.add("field", name, f"cannot be changed here (fields that can: {', '.join(allowed)})")
+            _bad(problems, "field", name, f"cannot be changed here (fields that can: {', '.join(allowed)})")
 
 
 # -- lookups ----------------------------------------------------------------------------
@@ -544,17 +568,17 @@ def create_activity(
     """Create the activity ``code`` under ``objective`` and ``unit`` (codes)."""
     what = f"activity {code}"
     require_writer(who, what, verb="create")
-    problems = _Problems(what)
+    problems: list[Problem] = []
     if not isinstance(code, str) or not _CODE.match(code):
-        problems.add("code", code, "is not a code (letters, digits, '.', '_', '-'; at most 32 characters)")
+        _bad(problems, "code", code, "is not a code (letters, digits, '.', '_', '-'; at most 32 characters)")
     clean_title = _text(problems, "title", title, 300)
     start = _date(problems, "start_date", start_date)
     end = _date(problems, "end_date", end_date)
     if start and end and end < start:
-        problems.add("end_date", end.isoformat(), f"is before start_date {start.isoformat()}")
+        _bad(problems, "end_date", end.isoformat(), f"is before start_date {start.isoformat()}")
     clean_status = _choice(problems, "status", status, ACTIVITY_STATUSES, optional=True)
     clean_owner = _text(problems, "owner", owner, 100, optional=True)
-    problems.check()
+    _reject(what, problems)
     the_unit = _unit(session, unit)
     the_objective = _objective(session, objective)
     require_plan_write(session, who, unit_id=the_unit.id, what=what, verb="create")
@@ -595,7 +619,7 @@ def update_activity(
     if activity is None:
         raise _missing(session, "activities", str(code), "activity")
     require_plan_write(session, who, unit_id=activity.unit_id, what=what)
-    problems = _Problems(what)
+    problems: list[Problem] = []
     _unknown_fields(problems, changes, ACTIVITY_FIELDS)
     values: dict[str, Any] = {}
     if "title" in changes:
@@ -607,12 +631,12 @@ def update_activity(
     start = values.get("start_date", activity.start_date)
     end = values.get("end_date", activity.end_date)
     if start and end and end < start:
-        problems.add("end_date", end.isoformat(), f"is before start_date {start.isoformat()}")
+        _bad(problems, "end_date", end.isoformat(), f"is before start_date {start.isoformat()}")
     if "status" in changes:
         values["status"] = _choice(problems, "status", changes["status"], ACTIVITY_STATUSES, optional=True)
     if "owner" in changes:
         values["owner"] = _text(problems, "owner", changes["owner"], 100, optional=True)
-    problems.check()
+    _reject(what, problems)
     if "unit" in changes:
         new_unit = _unit(session, changes["unit"])
         require_plan_write(session, who, unit_id=new_unit.id, what=what)
@@ -678,12 +702,12 @@ def delete_activity(session: Session, who: Actor, code: str, row_version: int) -
 # -- cost lines ------------------------------------------------------------------------------
 
 
-def _staff_amount(session: Session, problems: _Problems, grade: str, year: int, work_months_e2: int) -> int | None:
+def _staff_amount(session: Session, problems: list[Problem], grade: str, year: int, work_months_e2: int) -> int | None:
     annual = session.scalar(
         select(StandardCost.annual_cost_centimes).where(StandardCost.grade == grade, StandardCost.year == year)
     )
     if annual is None:
-        problems.add("amount", None, f"is missing and there is no standard cost for {grade} in {year}")
+        _bad(problems, "amount", None, f"is missing and there is no standard cost for {grade} in {year}")
         return None
     return staff_cost(work_months_e2, annual)
 
@@ -704,29 +728,29 @@ def create_cost_line(
     """
     what = f"cost line {key}"
     require_writer(who, what, verb="create")
-    problems = _Problems(what)
+    problems: list[Problem] = []
     year = _year(problems, key.year)
     category = _choice(problems, "category", key.category, CATEGORIES, optional=False)
     grade = _choice(problems, "grade", key.grade, GRADES, optional=True)
     months = _work_months(problems, work_months)
     centimes = None if amount is None or amount == "" else _money(problems, "amount", amount)
     if category and category != "staff" and (grade or months is not None):
-        problems.add("category", category, "has no grade or work-months; only staff lines do")
-    problems.check()
+        _bad(problems, "category", category, "has no grade or work-months; only staff lines do")
+    _reject(what, problems)
     assert year is not None and category is not None
     version = _version_for_write(session, key.version, creating=True)
     activity = find_activity(session, key.activity)
     source = _funding_source(session, key.funding_source)
     require_plan_write(session, who, unit_id=activity.unit_id, version=version, what=what, verb="create")
     if not version.covers(year):
-        problems.add("year", year, f"is outside the period {version.period} of {version.name}")
+        _bad(problems, "year", year, f"is outside the period {version.period} of {version.name}")
     if centimes is None:
         if grade and months is not None:
             centimes = _staff_amount(session, problems, grade, year, months)
         else:
-            problems.add("amount", None, "is missing (only a staff line with a grade and "
+            _bad(problems, "amount", None, "is missing (only a staff line with a grade and "
                          "work-months is priced from the standard cost)")  # fmt: skip
-    problems.check()
+    _reject(what, problems)
     assert centimes is not None
     if _cost_line(session, key, version) is not None:
         raise UsageError(f"there is already a {what}")
@@ -763,19 +787,19 @@ def update_cost_line(
     if line is None:
         raise _missing(session, "cost_lines", str(key), "cost line")
     require_plan_write(session, who, unit_id=line.activity.unit_id, version=version, what=what)
-    problems = _Problems(what)
+    problems: list[Problem] = []
     _unknown_fields(problems, changes, COST_LINE_FIELDS)
     values: dict[str, Any] = {}
     if "work_months" in changes:
         months = _work_months(problems, changes["work_months"])
         if months is not None and line.category != "staff":
-            problems.add("work_months", changes["work_months"], "belongs to staff lines only")
+            _bad(problems, "work_months", changes["work_months"], "belongs to staff lines only")
         values["work_months_e2"] = months
     if "amount" in changes:
         values["amount_centimes"] = _money(problems, "amount", changes["amount"])
     elif values.get("work_months_e2") is not None and line.grade:
         values["amount_centimes"] = _staff_amount(session, problems, line.grade, line.year, values["work_months_e2"])
-    problems.check()
+    _reject(what, problems)
     _update_audited(
         session, who, line, row_version, values, describe_cost_line, table="cost_lines", key=str(key), noun="cost line"
     )
@@ -804,19 +828,19 @@ def create_budget_line(session: Session, who: Actor, key: BudgetLineKey, *, amou
     """Create the budget line ``key`` in a draft version; the year must lie in its period."""
     what = f"budget line {key}"
     require_writer(who, what, verb="create")
-    problems = _Problems(what)
+    problems: list[Problem] = []
     year = _year(problems, key.year)
     category = _choice(problems, "category", key.category, CATEGORIES, optional=False)
     centimes = _money(problems, "amount", amount)
-    problems.check()
+    _reject(what, problems)
     assert year is not None and category is not None and centimes is not None
     version = _version_for_write(session, key.version, creating=True)
     unit = _unit(session, key.unit)
     objective = _objective(session, key.objective)
     require_plan_write(session, who, unit_id=unit.id, version=version, what=what, verb="create")
     if not version.covers(year):
-        problems.add("year", year, f"is outside the period {version.period} of {version.name}")
-        problems.check()
+        _bad(problems, "year", year, f"is outside the period {version.period} of {version.name}")
+        _reject(what, problems)
     if _budget_line(session, key, version) is not None:
         raise UsageError(f"there is already a {what}")
     line = BudgetLine(
@@ -855,12 +879,12 @@ def update_budget_line(
     if line is None:
         raise _missing(session, "budget_lines", str(key), "budget line")
     require_plan_write(session, who, unit_id=line.unit_id, version=version, what=what)
-    problems = _Problems(what)
+    problems: list[Problem] = []
     _unknown_fields(problems, changes, BUDGET_LINE_FIELDS)
     values: dict[str, Any] = {}
     if "amount" in changes:
         values["amount_centimes"] = _money(problems, "amount", changes["amount"])
-    problems.check()
+    _reject(what, problems)
     _update_audited(
         session,
         who,
@@ -1035,12 +1059,13 @@ def add_comment(session: Session, who: Actor, table: str, key: str, body: str) -
     (activities, cost and budget lines, products, posts ...); a reviewer only reads.
     """
     _require_comment(session, who, table, key, "comment on")
-    problems = _Problems(f"a comment on {table} {key}")
+    what = f"a comment on {table} {key}"
+    problems: list[Problem] = []
     if not isinstance(body, str) or not body.strip():
-        problems.add("body", body, "is empty")
+        _bad(problems, "body", body, "is empty")
     elif len(body) > COMMENT_MAX:
-        problems.add("body", body[:40] + "...", f"is longer than {COMMENT_MAX} characters")
-    problems.check()
+        _bad(problems, "body", body, f"is longer than {COMMENT_MAX} characters", shown=body[:40] + "...")
+    _reject(what, problems)
     comment = Comment(
         table_name=table,
         record_key=key,
