@@ -38,8 +38,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from functools import partial
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Date, Integer, func, select, update
 from sqlalchemy import delete as sql_delete
@@ -291,12 +290,6 @@ def _row_version(value: object) -> int:
     return value
 
 
-def _unknown_fields(problems: list[Problem], changes: Mapping[str, object], allowed: tuple[str, ...]) -> None:
-    for name in changes:
-        if name not in allowed:
-            _bad(problems, "field", name, f"cannot be changed here (fields that can: {', '.join(allowed)})")
-
-
 # -- lookups ----------------------------------------------------------------------------
 
 
@@ -413,94 +406,153 @@ def _version_for_write(session: Session, name: str, *, creating: bool) -> PlanVe
     return version
 
 
-def _guarded_update(
-    session: Session,
-    record: Any,
-    row_version: int,
-    values: Mapping[str, Any],
-    *,
-    table: str,
-    key: str,
-    noun: str,
-) -> None:
-    """UPDATE the row only if its row_version is still ``row_version``; else ``ConflictError``."""
-    model = type(record)
-    if record.row_version != row_version:
-        raise _conflict(session, table, key, noun)
-    result = session.execute(
-        update(model)
-        .where(model.id == record.id, model.row_version == row_version)
-        .values(**values, row_version=row_version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise _conflict(session, table, key, noun)
-    session.refresh(record)
+# -- record kinds -----------------------------------------------------------------------------
+
+KeyT = TypeVar("KeyT")
+RecordT = TypeVar("RecordT")
+#: Problems found so far in the values of one request.
+_Found = list[Problem]
 
 
-def _guarded_delete(session: Session, record: Any, row_version: int, *, table: str, key: str, noun: str) -> None:
-    model = type(record)
-    if record.row_version != row_version:
-        raise _conflict(session, table, key, noun)
-    result = session.execute(
-        sql_delete(model)
-        .where(model.id == record.id, model.row_version == row_version)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise _conflict(session, table, key, noun)
-    session.expunge(record)
+@dataclass(frozen=True)
+class RecordKind(Generic[KeyT, RecordT]):
+    """What the one create, update and delete need to know of a kind of plan record."""
+
+    noun: str  # as messages name it: "cost line"
+    article: str  # "a" or "an", for "there is already a cost line ..."
+    table: str  # as the audit trail names it
+    fields: tuple[str, ...]  # the fields an update may change
+    #: the name of the plan version a key belongs to (locked while it is written); None: no version
+    version: Callable[[KeyT], str | None]
+    #: the record of a key in that version, with its current row_version; None if there is none
+    find: Callable[[Session, KeyT, PlanVersion | None], RecordT | None]
+    #: the unit whose writers may change the record
+    unit: Callable[[RecordT], int]
+    #: the record in business-key terms, as the audit trail records it
+    describe: Callable[[Session, RecordT], dict[str, Any]]
+    #: the value rules of a create: clean values of the key and the fields given
+    clean_new: Callable[[_Found, KeyT, Mapping[str, object]], dict[str, Any]]
+    #: the new record (not yet added) of clean values, and its unit; looks up what it refers to
+    new: Callable[[Session, KeyT, dict[str, Any], PlanVersion | None], tuple[RecordT, int]]
+    #: the value rules of an update: the columns to write for the changes asked
+    clean_changes: Callable[[Session, RecordT, Mapping[str, object], _Found], dict[str, Any]]
+    #: a new record's values derived once it is allowed (a staff line priced from the standard cost)
+    derive: Callable[[Session, RecordT, _Found], None] | None = None
+    #: an update's checks and lookups once its values are clean: may raise, may add columns
+    settle: Callable[[Session, Actor, RecordT, Mapping[str, object], dict[str, Any], str], None] | None = None
+    #: refuse to delete a record others still refer to
+    deletable: Callable[[Session, RecordT, str], None] | None = None
+
+    def what(self, key: KeyT) -> str:
+        return f"{self.noun} {key}"
 
 
-def _update_audited(
-    session: Session,
-    who: Actor,
-    record: Any,
-    row_version: int,
-    values: Mapping[str, Any],
-    describe: Callable[[Any], dict[str, Any]],
-    *,
-    table: str,
-    key: str,
-    noun: str,
-) -> None:
-    """Write the ``values`` that differ from ``record``'s if it is still at ``row_version``,
-    with an audit event (before and after ``describe``). Nothing to change writes nothing,
-    but a stale ``row_version`` is still a ``ConflictError``."""
-    before = describe(record)
-    changed = {k: v for k, v in values.items() if getattr(record, k) != v}
-    if not changed:
-        if record.row_version != row_version:
-            raise _conflict(session, table, key, noun)
-        return
-    _guarded_update(session, record, row_version, changed, table=table, key=key, noun=noun)
-    audit.record(session, who.username, "update", table, key, before=before, after=describe(record))
-
-
-def _delete_audited(
-    session: Session,
-    who: Actor,
-    record: Any,
-    row_version: int,
-    describe: Callable[[Any], dict[str, Any]],
-    *,
-    table: str,
-    key: str,
-    noun: str,
-) -> None:
-    """Delete ``record`` if it is still at ``row_version``, with an audit event."""
-    before = describe(record)
-    _guarded_delete(session, record, row_version, table=table, key=key, noun=noun)
-    audit.record(session, who.username, "delete", table, key, before=before)
-
-
-def _insert(session: Session, record: Base, *, table: str, key: str, noun: str) -> None:
-    """Add ``record``; a unique key taken meanwhile by someone else is a ``ConflictError``."""
+def _create(
+    session: Session, who: Actor, kind: RecordKind[KeyT, RecordT], key: KeyT, given: Mapping[str, object]
+) -> RecordT:
+    """Create the record ``key`` of ``kind`` with the values ``given``, audited."""
+    what = kind.what(key)
+    require_writer(who, what, verb="create")
+    problems: _Found = []
+    clean = kind.clean_new(problems, key, given)
+    _reject(what, problems)
+    name = kind.version(key)
+    version = None if name is None else _version_for_write(session, name, creating=True)
+    record, unit_id = kind.new(session, key, clean, version)
+    require_plan_write(session, who, unit_id=unit_id, version=version, what=what, verb="create")
+    if version is not None and not version.covers(clean["year"]):
+        _bad(problems, "year", clean["year"], f"is outside the period {version.period} of {version.name}")
+    if kind.derive is not None:
+        kind.derive(session, record, problems)
+    _reject(what, problems)
+    if kind.find(session, key, version) is not None:
+        raise UsageError(f"there is already {kind.article} {what}")
     try:
         with session.begin_nested():
             session.add(record)
-    except IntegrityError:
-        raise _conflict(session, table, key, noun) from None
+    except IntegrityError:  # the key was taken meanwhile by someone else
+        raise _conflict(session, kind.table, str(key), kind.noun) from None
+    audit.record(session, who.username, "create", kind.table, str(key), after=kind.describe(session, record))
+    return record
+
+
+def _existing(
+    session: Session, kind: RecordKind[KeyT, RecordT], key: KeyT, row_version: object, verb: str, who: Actor
+) -> tuple[RecordT, int]:
+    """The record ``key`` that ``who`` means to ``verb`` at ``row_version``, once they may."""
+    checked = _row_version(row_version)
+    what = kind.what(key)
+    require_writer(who, what, verb=verb)
+    name = kind.version(key)
+    version = None if name is None else _version_for_write(session, name, creating=False)
+    record = kind.find(session, key, version)
+    if record is None:
+        raise _missing(session, kind.table, str(key), kind.noun)
+    require_plan_write(session, who, unit_id=kind.unit(record), version=version, what=what, verb=verb)
+    return record, checked
+
+
+def _update(
+    session: Session,
+    who: Actor,
+    kind: RecordKind[KeyT, RecordT],
+    key: KeyT,
+    row_version: object,
+    changes: Mapping[str, object],
+) -> RecordT:
+    """Write the ``changes`` to the record ``key`` if it is still at ``row_version``, audited.
+    Nothing to change writes nothing, but a stale ``row_version`` is still a ``ConflictError``."""
+    record, row_version = _existing(session, kind, key, row_version, "change", who)
+    what = kind.what(key)
+    problems: _Found = []
+    for name in changes:
+        if name not in kind.fields:
+            _bad(problems, "field", name, f"cannot be changed here (fields that can: {', '.join(kind.fields)})")
+    values = kind.clean_changes(session, record, changes, problems)
+    _reject(what, problems)
+    if kind.settle is not None:
+        kind.settle(session, who, record, changes, values, what)
+    before = kind.describe(session, record)
+    changed = {k: v for k, v in values.items() if getattr(record, k) != v}
+    model: Any = type(record)
+    guarded = update(model).values(**changed, row_version=row_version + 1)
+    if changed:
+        _guarded(session, kind, key, record, row_version, guarded)
+        session.refresh(record)
+        audit.record(
+            session, who.username, "update", kind.table, str(key), before=before, after=kind.describe(session, record)
+        )
+    elif getattr(record, "row_version") != row_version:  # noqa: B009
+        raise _conflict(session, kind.table, str(key), kind.noun)
+    return record
+
+
+def _delete(session: Session, who: Actor, kind: RecordKind[KeyT, RecordT], key: KeyT, row_version: object) -> None:
+    """Delete the record ``key`` if it is still at ``row_version``, audited."""
+    record, row_version = _existing(session, kind, key, row_version, "delete", who)
+    if kind.deletable is not None:
+        kind.deletable(session, record, kind.what(key))
+    before = kind.describe(session, record)
+    _guarded(session, kind, key, record, row_version, sql_delete(type(record)))
+    session.expunge(record)
+    audit.record(session, who.username, "delete", kind.table, str(key), before=before)
+
+
+def _guarded(
+    session: Session, kind: RecordKind[KeyT, RecordT], key: KeyT, record: Any, row_version: int, statement: Any
+) -> None:
+    """Run the UPDATE or DELETE ``statement`` on ``record`` only if it is still at
+    ``row_version``; else ``ConflictError``, naming who changed it last."""
+    model = type(record)
+    if record.row_version == row_version:
+        result = session.execute(
+            statement.where(model.id == record.id, model.row_version == row_version).execution_options(
+                synchronize_session=False
+            )
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            return
+    raise _conflict(session, kind.table, str(key), kind.noun)
 
 
 # -- audit descriptions -------------------------------------------------------------------
@@ -552,6 +604,128 @@ def describe_budget_line(session: Session, line: BudgetLine) -> dict[str, Any]:
 # -- activities ------------------------------------------------------------------------------
 
 
+def _activity(session: Session, code: object, version: PlanVersion | None = None) -> Activity | None:
+    return session.scalars(
+        select(Activity).where(Activity.code == code).execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def _dates(problems: _Found, start: dt.date | None, end: dt.date | None) -> None:
+    if start and end and end < start:
+        _bad(problems, "end_date", end.isoformat(), f"is before start_date {start.isoformat()}")
+
+
+def _clean_new_activity(problems: _Found, code: str, given: Mapping[str, object]) -> dict[str, Any]:
+    if not isinstance(code, str) or not _CODE.match(code):
+        _bad(problems, "code", code, "is not a code (letters, digits, '.', '_', '-'; at most 32 characters)")
+    clean: dict[str, Any] = {
+        "code": code,
+        "title": _text(problems, "title", given["title"], 300),
+        "start_date": _date(problems, "start_date", given["start_date"]),
+        "end_date": _date(problems, "end_date", given["end_date"]),
+    }
+    _dates(problems, clean["start_date"], clean["end_date"])
+    clean["status"] = _choice(problems, "status", given["status"], ACTIVITY_STATUSES, optional=True)
+    clean["owner"] = _text(problems, "owner", given["owner"], 100, optional=True)
+    return clean | {"unit": given["unit"], "objective": given["objective"]}
+
+
+def _new_activity(
+    session: Session, code: str, clean: dict[str, Any], version: PlanVersion | None
+) -> tuple[Activity, int]:
+    unit = _unit(session, clean.pop("unit"))
+    objective = _objective(session, clean.pop("objective"))
+    return Activity(**clean, objective_id=objective.id, unit_id=unit.id), unit.id
+
+
+def _activity_changes(
+    session: Session, activity: Activity, changes: Mapping[str, object], problems: _Found
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if "title" in changes:
+        values["title"] = _text(problems, "title", changes["title"], 300)
+    for name in ("start_date", "end_date"):
+        if name in changes:
+            values[name] = _date(problems, name, changes[name])
+    _dates(problems, values.get("start_date", activity.start_date), values.get("end_date", activity.end_date))
+    if "status" in changes:
+        values["status"] = _choice(problems, "status", changes["status"], ACTIVITY_STATUSES, optional=True)
+    if "owner" in changes:
+        values["owner"] = _text(problems, "owner", changes["owner"], 100, optional=True)
+    return values
+
+
+def _move_activity(
+    session: Session, who: Actor, activity: Activity, changes: Mapping[str, object], values: dict[str, Any], what: str
+) -> None:
+    """Resolve a new unit (which ``who`` must write for too) and objective; refuse a move
+    that would rewrite an approved plan or the objective of booked actuals."""
+    if "unit" in changes:
+        new_unit = _unit(session, changes["unit"])
+        require_plan_write(session, who, unit_id=new_unit.id, what=what)
+        values["unit_id"] = new_unit.id
+    if "objective" in changes:
+        values["objective_id"] = _objective(session, changes["objective"]).id
+    moved = [
+        name
+        for name, column in (("unit", "unit_id"), ("objective", "objective_id"))
+        if column in values and values[column] != getattr(activity, column)
+    ]
+    locked = (
+        session.scalars(
+            select(PlanVersion.name)
+            .distinct()
+            .join(CostLine, CostLine.version_id == PlanVersion.id)
+            .where(CostLine.activity_id == activity.id, PlanVersion.status != "draft")
+            .order_by(PlanVersion.name)
+        ).all()
+        if moved
+        else []
+    )
+    if locked:
+        raise UsageError(
+            f"cannot change the {' and '.join(moved)} of {what}: it has cost lines in "
+            f"{', '.join(locked)}, which only draft versions may change; create a new "
+            "activity instead"
+        )
+    if "objective" in moved and (booked := _count(session, Actual, Actual.activity_id == activity.id)):
+        raise UsageError(
+            f"cannot change the objective of {what}: {booked} actuals are booked to it and "
+            "would move to the new objective with it; create a new activity instead"
+        )
+
+
+def _count(session: Session, model: Any, condition: Any) -> int:
+    return int(session.scalar(select(func.count()).select_from(model).where(condition)) or 0)
+
+
+def _activity_deletable(session: Session, activity: Activity, what: str) -> None:
+    lines = _count(session, CostLine, CostLine.activity_id == activity.id)
+    actuals = _count(session, Actual, Actual.activity_id == activity.id)
+    if lines or actuals:
+        raise UsageError(
+            f"cannot delete {what}: {lines} cost lines and {actuals} actuals refer to it; "
+            "set its status to cancelled instead"
+        )
+
+
+ACTIVITY: RecordKind[str, Activity] = RecordKind(
+    noun="activity",
+    article="an",
+    table="activities",
+    fields=ACTIVITY_FIELDS,
+    version=lambda code: None,
+    find=_activity,
+    unit=lambda activity: activity.unit_id,
+    describe=lambda session, activity: describe_activity(activity),
+    clean_new=_clean_new_activity,
+    new=_new_activity,
+    clean_changes=_activity_changes,
+    settle=_move_activity,
+    deletable=_activity_deletable,
+)
+
+
 def create_activity(
     session: Session,
     who: Actor,
@@ -566,37 +740,8 @@ def create_activity(
     owner: str | None = None,
 ) -> Activity:
     """Create the activity ``code`` under ``objective`` and ``unit`` (codes)."""
-    what = f"activity {code}"
-    require_writer(who, what, verb="create")
-    problems: list[Problem] = []
-    if not isinstance(code, str) or not _CODE.match(code):
-        _bad(problems, "code", code, "is not a code (letters, digits, '.', '_', '-'; at most 32 characters)")
-    clean_title = _text(problems, "title", title, 300)
-    start = _date(problems, "start_date", start_date)
-    end = _date(problems, "end_date", end_date)
-    if start and end and end < start:
-        _bad(problems, "end_date", end.isoformat(), f"is before start_date {start.isoformat()}")
-    clean_status = _choice(problems, "status", status, ACTIVITY_STATUSES, optional=True)
-    clean_owner = _text(problems, "owner", owner, 100, optional=True)
-    _reject(what, problems)
-    the_unit = _unit(session, unit)
-    the_objective = _objective(session, objective)
-    require_plan_write(session, who, unit_id=the_unit.id, what=what, verb="create")
-    if session.scalar(select(Activity.id).where(Activity.code == code)) is not None:
-        raise UsageError(f"there is already an activity {code}")
-    activity = Activity(
-        code=code,
-        title=clean_title,
-        objective_id=the_objective.id,
-        unit_id=the_unit.id,
-        start_date=start,
-        end_date=end,
-        status=clean_status,
-        owner=clean_owner,
-    )
-    _insert(session, activity, table="activities", key=code, noun="activity")
-    audit.record(session, who.username, "create", "activities", code, after=describe_activity(activity))
-    return activity
+    given = {"title": title, "objective": objective, "unit": unit, "start_date": start_date}
+    return _create(session, who, ACTIVITY, code, given | {"end_date": end_date, "status": status, "owner": owner})
 
 
 def update_activity(
@@ -610,99 +755,19 @@ def update_activity(
     a draft (that would rewrite an approved plan), nor its objective while
     actuals are booked to it (their objective is taken from the activity).
     """
-    row_version = _row_version(row_version)
-    what = f"activity {code}"
-    require_writer(who, what)
-    activity = session.scalars(
-        select(Activity).where(Activity.code == code).execution_options(populate_existing=True)
-    ).one_or_none()
-    if activity is None:
-        raise _missing(session, "activities", str(code), "activity")
-    require_plan_write(session, who, unit_id=activity.unit_id, what=what)
-    problems: list[Problem] = []
-    _unknown_fields(problems, changes, ACTIVITY_FIELDS)
-    values: dict[str, Any] = {}
-    if "title" in changes:
-        values["title"] = _text(problems, "title", changes["title"], 300)
-    if "start_date" in changes:
-        values["start_date"] = _date(problems, "start_date", changes["start_date"])
-    if "end_date" in changes:
-        values["end_date"] = _date(problems, "end_date", changes["end_date"])
-    start = values.get("start_date", activity.start_date)
-    end = values.get("end_date", activity.end_date)
-    if start and end and end < start:
-        _bad(problems, "end_date", end.isoformat(), f"is before start_date {start.isoformat()}")
-    if "status" in changes:
-        values["status"] = _choice(problems, "status", changes["status"], ACTIVITY_STATUSES, optional=True)
-    if "owner" in changes:
-        values["owner"] = _text(problems, "owner", changes["owner"], 100, optional=True)
-    _reject(what, problems)
-    if "unit" in changes:
-        new_unit = _unit(session, changes["unit"])
-        require_plan_write(session, who, unit_id=new_unit.id, what=what)
-        values["unit_id"] = new_unit.id
-    if "objective" in changes:
-        values["objective_id"] = _objective(session, changes["objective"]).id
-    moved = [
-        name
-        for name, column in (("unit", "unit_id"), ("objective", "objective_id"))
-        if column in values and values[column] != getattr(activity, column)
-    ]
-    if moved:
-        locked = session.scalars(
-            select(PlanVersion.name)
-            .distinct()
-            .join(CostLine, CostLine.version_id == PlanVersion.id)
-            .where(CostLine.activity_id == activity.id, PlanVersion.status != "draft")
-            .order_by(PlanVersion.name)
-        ).all()
-        if locked:
-            raise UsageError(
-                f"cannot change the {' and '.join(moved)} of {what}: it has cost lines in "
-                f"{', '.join(locked)}, which only draft versions may change; create a new "
-                "activity instead"
-            )
-    if "objective" in moved:
-        booked = session.scalar(select(func.count()).select_from(Actual).where(Actual.activity_id == activity.id))
-        if booked:
-            raise UsageError(
-                f"cannot change the objective of {what}: {booked} actuals are booked to it and "
-                "would move to the new objective with it; create a new activity instead"
-            )
-    _update_audited(
-        session, who, activity, row_version, values, describe_activity, table="activities", key=code, noun="activity"
-    )
-    return activity
+    return _update(session, who, ACTIVITY, code, row_version, changes)
 
 
 def delete_activity(session: Session, who: Actor, code: str, row_version: int) -> None:
     """Delete the activity ``code`` if it is still at ``row_version`` and nothing refers
     to it (no cost line in any version, no actual)."""
-    row_version = _row_version(row_version)
-    what = f"activity {code}"
-    require_writer(who, what, verb="delete")
-    activity = session.scalars(
-        select(Activity).where(Activity.code == code).execution_options(populate_existing=True)
-    ).one_or_none()
-    if activity is None:
-        raise _missing(session, "activities", str(code), "activity")
-    require_plan_write(session, who, unit_id=activity.unit_id, what=what, verb="delete")
-    lines = session.scalar(select(func.count()).select_from(CostLine).where(CostLine.activity_id == activity.id))
-    actuals = session.scalar(select(func.count()).select_from(Actual).where(Actual.activity_id == activity.id))
-    if lines or actuals:
-        raise UsageError(
-            f"cannot delete {what}: {lines} cost lines and {actuals} actuals refer to it; "
-            "set its status to cancelled instead"
-        )
-    _delete_audited(
-        session, who, activity, row_version, describe_activity, table="activities", key=code, noun="activity"
-    )
+    _delete(session, who, ACTIVITY, code, row_version)
 
 
 # -- cost lines ------------------------------------------------------------------------------
 
 
-def _staff_amount(session: Session, problems: list[Problem], grade: str, year: int, work_months_e2: int) -> int | None:
+def _staff_amount(session: Session, problems: _Found, grade: str, year: int, work_months_e2: int) -> int | None:
     annual = session.scalar(
         select(StandardCost.annual_cost_centimes).where(StandardCost.grade == grade, StandardCost.year == year)
     )
@@ -710,6 +775,75 @@ def _staff_amount(session: Session, problems: list[Problem], grade: str, year: i
         _bad(problems, "amount", None, f"is missing and there is no standard cost for {grade} in {year}")
         return None
     return staff_cost(work_months_e2, annual)
+
+
+def _clean_new_cost_line(problems: _Found, key: CostLineKey, given: Mapping[str, object]) -> dict[str, Any]:
+    clean = {
+        "year": _year(problems, key.year),
+        "category": _choice(problems, "category", key.category, CATEGORIES, optional=False),
+        "grade": _choice(problems, "grade", key.grade, GRADES, optional=True),
+        "work_months_e2": _work_months(problems, given["work_months"]),
+    }
+    amount = given["amount"]
+    clean["amount_centimes"] = None if amount is None or amount == "" else _money(problems, "amount", amount)
+    if clean["category"] and clean["category"] != "staff" and (clean["grade"] or clean["work_months_e2"] is not None):
+        _bad(problems, "category", clean["category"], "has no grade or work-months; only staff lines do")
+    return clean
+
+
+def _new_cost_line(
+    session: Session, key: CostLineKey, clean: dict[str, Any], version: PlanVersion | None
+) -> tuple[CostLine, int]:
+    assert version is not None
+    activity = find_activity(session, key.activity)
+    source = _funding_source(session, key.funding_source)
+    line = CostLine(**clean, version_id=version.id, activity_id=activity.id, funding_source_id=source.id)
+    return line, activity.unit_id
+
+
+def _price_cost_line(session: Session, line: CostLine, problems: _Found) -> None:
+    """Price a staff line given no amount from the standard cost of its grade and year."""
+    if line.amount_centimes is not None:
+        return
+    if line.grade and line.work_months_e2 is not None:
+        amount = _staff_amount(session, problems, line.grade, line.year, line.work_months_e2)
+        if amount is not None:
+            line.amount_centimes = amount
+    else:
+        _bad(problems, "amount", None, "is missing (only a staff line with a grade and "
+             "work-months is priced from the standard cost)")  # fmt: skip
+
+
+def _cost_line_changes(
+    session: Session, line: CostLine, changes: Mapping[str, object], problems: _Found
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if "work_months" in changes:
+        months = _work_months(problems, changes["work_months"])
+        if months is not None and line.category != "staff":
+            _bad(problems, "work_months", changes["work_months"], "belongs to staff lines only")
+        values["work_months_e2"] = months
+    if "amount" in changes:
+        values["amount_centimes"] = _money(problems, "amount", changes["amount"])
+    elif values.get("work_months_e2") is not None and line.grade:
+        values["amount_centimes"] = _staff_amount(session, problems, line.grade, line.year, values["work_months_e2"])
+    return values
+
+
+COST_LINE: RecordKind[CostLineKey, CostLine] = RecordKind(
+    noun="cost line",
+    article="a",
+    table="cost_lines",
+    fields=COST_LINE_FIELDS,
+    version=lambda key: key.version,
+    find=lambda session, key, version: None if version is None else _cost_line(session, key, version),
+    unit=lambda line: line.activity.unit_id,
+    describe=lambda session, line: describe_cost_line(line),
+    clean_new=_clean_new_cost_line,
+    new=_new_cost_line,
+    clean_changes=_cost_line_changes,
+    derive=_price_cost_line,
+)
 
 
 def create_cost_line(
@@ -726,47 +860,7 @@ def create_cost_line(
     ``work_months x annual standard cost / 12``. Grades and work-months belong
     to staff lines only. The year must lie in the version's period.
     """
-    what = f"cost line {key}"
-    require_writer(who, what, verb="create")
-    problems: list[Problem] = []
-    year = _year(problems, key.year)
-    category = _choice(problems, "category", key.category, CATEGORIES, optional=False)
-    grade = _choice(problems, "grade", key.grade, GRADES, optional=True)
-    months = _work_months(problems, work_months)
-    centimes = None if amount is None or amount == "" else _money(problems, "amount", amount)
-    if category and category != "staff" and (grade or months is not None):
-        _bad(problems, "category", category, "has no grade or work-months; only staff lines do")
-    _reject(what, problems)
-    assert year is not None and category is not None
-    version = _version_for_write(session, key.version, creating=True)
-    activity = find_activity(session, key.activity)
-    source = _funding_source(session, key.funding_source)
-    require_plan_write(session, who, unit_id=activity.unit_id, version=version, what=what, verb="create")
-    if not version.covers(year):
-        _bad(problems, "year", year, f"is outside the period {version.period} of {version.name}")
-    if centimes is None:
-        if grade and months is not None:
-            centimes = _staff_amount(session, problems, grade, year, months)
-        else:
-            _bad(problems, "amount", None, "is missing (only a staff line with a grade and "
-                         "work-months is priced from the standard cost)")  # fmt: skip
-    _reject(what, problems)
-    assert centimes is not None
-    if _cost_line(session, key, version) is not None:
-        raise UsageError(f"there is already a {what}")
-    line = CostLine(
-        version_id=version.id,
-        activity_id=activity.id,
-        year=year,
-        category=category,
-        grade=grade,
-        work_months_e2=months,
-        amount_centimes=centimes,
-        funding_source_id=source.id,
-    )
-    _insert(session, line, table="cost_lines", key=str(key), noun="cost line")
-    audit.record(session, who.username, "create", "cost_lines", str(key), after=describe_cost_line(line))
-    return line
+    return _create(session, who, COST_LINE, key, {"amount": amount, "work_months": work_months})
 
 
 def update_cost_line(
@@ -779,88 +873,58 @@ def update_cost_line(
     """Change the amount and/or work-months of the cost line ``key`` if it is still at
     ``row_version``. New work-months on a graded staff line without a new amount
     reprice it from the standard cost."""
-    row_version = _row_version(row_version)
-    what = f"cost line {key}"
-    require_writer(who, what)
-    version = _version_for_write(session, key.version, creating=False)
-    line = _cost_line(session, key, version)
-    if line is None:
-        raise _missing(session, "cost_lines", str(key), "cost line")
-    require_plan_write(session, who, unit_id=line.activity.unit_id, version=version, what=what)
-    problems: list[Problem] = []
-    _unknown_fields(problems, changes, COST_LINE_FIELDS)
-    values: dict[str, Any] = {}
-    if "work_months" in changes:
-        months = _work_months(problems, changes["work_months"])
-        if months is not None and line.category != "staff":
-            _bad(problems, "work_months", changes["work_months"], "belongs to staff lines only")
-        values["work_months_e2"] = months
-    if "amount" in changes:
-        values["amount_centimes"] = _money(problems, "amount", changes["amount"])
-    elif values.get("work_months_e2") is not None and line.grade:
-        values["amount_centimes"] = _staff_amount(session, problems, line.grade, line.year, values["work_months_e2"])
-    _reject(what, problems)
-    _update_audited(
-        session, who, line, row_version, values, describe_cost_line, table="cost_lines", key=str(key), noun="cost line"
-    )
-    return line
+    return _update(session, who, COST_LINE, key, row_version, changes)
 
 
 def delete_cost_line(session: Session, who: Actor, key: CostLineKey, row_version: int) -> None:
     """Delete the cost line ``key`` of a draft version if it is still at ``row_version``."""
-    row_version = _row_version(row_version)
-    what = f"cost line {key}"
-    require_writer(who, what, verb="delete")
-    version = _version_for_write(session, key.version, creating=False)
-    line = _cost_line(session, key, version)
-    if line is None:
-        raise _missing(session, "cost_lines", str(key), "cost line")
-    require_plan_write(session, who, unit_id=line.activity.unit_id, version=version, what=what, verb="delete")
-    _delete_audited(
-        session, who, line, row_version, describe_cost_line, table="cost_lines", key=str(key), noun="cost line"
-    )
+    _delete(session, who, COST_LINE, key, row_version)
 
 
 # -- budget lines ----------------------------------------------------------------------------
 
 
-def create_budget_line(session: Session, who: Actor, key: BudgetLineKey, *, amount: object) -> BudgetLine:
-    """Create the budget line ``key`` in a draft version; the year must lie in its period."""
-    what = f"budget line {key}"
-    require_writer(who, what, verb="create")
-    problems: list[Problem] = []
-    year = _year(problems, key.year)
-    category = _choice(problems, "category", key.category, CATEGORIES, optional=False)
-    centimes = _money(problems, "amount", amount)
-    _reject(what, problems)
-    assert year is not None and category is not None and centimes is not None
-    version = _version_for_write(session, key.version, creating=True)
+def _clean_new_budget_line(problems: _Found, key: BudgetLineKey, given: Mapping[str, object]) -> dict[str, Any]:
+    return {
+        "year": _year(problems, key.year),
+        "category": _choice(problems, "category", key.category, CATEGORIES, optional=False),
+        "amount_centimes": _money(problems, "amount", given["amount"]),
+    }
+
+
+def _new_budget_line(
+    session: Session, key: BudgetLineKey, clean: dict[str, Any], version: PlanVersion | None
+) -> tuple[BudgetLine, int]:
+    assert version is not None
     unit = _unit(session, key.unit)
     objective = _objective(session, key.objective)
-    require_plan_write(session, who, unit_id=unit.id, version=version, what=what, verb="create")
-    if not version.covers(year):
-        _bad(problems, "year", year, f"is outside the period {version.period} of {version.name}")
-        _reject(what, problems)
-    if _budget_line(session, key, version) is not None:
-        raise UsageError(f"there is already a {what}")
-    line = BudgetLine(
-        version_id=version.id,
-        unit_id=unit.id,
-        objective_id=objective.id,
-        year=year,
-        category=category,
-        amount_centimes=centimes,
-    )
-    _insert(session, line, table="budget_lines", key=str(key), noun="budget line")
-    audit.record(
-        session,
-        who.username,
-        "create",
-        "budget_lines",
-        str(key),
-        after=describe_budget_line(session, line),
-    )
-    return line
+    return BudgetLine(**clean, version_id=version.id, unit_id=unit.id, objective_id=objective.id), unit.id
+
+
+def _budget_line_changes(
+    session: Session, line: BudgetLine, changes: Mapping[str, object], problems: _Found
+) -> dict[str, Any]:
+    return {"amount_centimes": _money(problems, "amount", changes["amount"])} if "amount" in changes else {}
+
+
+BUDGET_LINE: RecordKind[BudgetLineKey, BudgetLine] = RecordKind(
+    noun="budget line",
+    article="a",
+    table="budget_lines",
+    fields=BUDGET_LINE_FIELDS,
+    version=lambda key: key.version,
+    find=lambda session, key, version: None if version is None else _budget_line(session, key, version),
+    unit=lambda line: line.unit_id,
+    describe=describe_budget_line,
+    clean_new=_clean_new_budget_line,
+    new=_new_budget_line,
+    clean_changes=_budget_line_changes,
+)
+
+
+def create_budget_line(session: Session, who: Actor, key: BudgetLineKey, *, amount: object) -> BudgetLine:
+    """Create the budget line ``key`` in a draft version; the year must lie in its period."""
+    return _create(session, who, BUDGET_LINE, key, {"amount": amount})
 
 
 def update_budget_line(
@@ -871,54 +935,12 @@ def update_budget_line(
     changes: Mapping[str, object],
 ) -> BudgetLine:
     """Change the amount of the budget line ``key`` if it is still at ``row_version``."""
-    row_version = _row_version(row_version)
-    what = f"budget line {key}"
-    require_writer(who, what)
-    version = _version_for_write(session, key.version, creating=False)
-    line = _budget_line(session, key, version)
-    if line is None:
-        raise _missing(session, "budget_lines", str(key), "budget line")
-    require_plan_write(session, who, unit_id=line.unit_id, version=version, what=what)
-    problems: list[Problem] = []
-    _unknown_fields(problems, changes, BUDGET_LINE_FIELDS)
-    values: dict[str, Any] = {}
-    if "amount" in changes:
-        values["amount_centimes"] = _money(problems, "amount", changes["amount"])
-    _reject(what, problems)
-    _update_audited(
-        session,
-        who,
-        line,
-        row_version,
-        values,
-        partial(describe_budget_line, session),
-        table="budget_lines",
-        key=str(key),
-        noun="budget line",
-    )
-    return line
+    return _update(session, who, BUDGET_LINE, key, row_version, changes)
 
 
 def delete_budget_line(session: Session, who: Actor, key: BudgetLineKey, row_version: int) -> None:
     """Delete the budget line ``key`` of a draft version if it is still at ``row_version``."""
-    row_version = _row_version(row_version)
-    what = f"budget line {key}"
-    require_writer(who, what, verb="delete")
-    version = _version_for_write(session, key.version, creating=False)
-    line = _budget_line(session, key, version)
-    if line is None:
-        raise _missing(session, "budget_lines", str(key), "budget line")
-    require_plan_write(session, who, unit_id=line.unit_id, version=version, what=what, verb="delete")
-    _delete_audited(
-        session,
-        who,
-        line,
-        row_version,
-        partial(describe_budget_line, session),
-        table="budget_lines",
-        key=str(key),
-        noun="budget line",
-    )
+    _delete(session, who, BUDGET_LINE, key, row_version)
 
 
 # -- comments ------------------------------------------------------------------------------
