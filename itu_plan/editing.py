@@ -1,9 +1,12 @@
 """The editing service: create, update and delete plan records by business key.
 
 This is what the CLI and the widgets call to change activities, cost lines and
-budget lines, and to comment on any record. Every function takes the caller's
-session (the caller owns the transaction) and the acting
-:class:`~itu_plan.access.Actor`, and for each write:
+budget lines (and, from :mod:`itu_plan.comments`, to comment on any record). Each
+kind of record is a :class:`RecordKind`: how to find it by its business key, its
+unit, how the audit trail describes it, its fields and their value rules
+(:mod:`itu_plan.edit_rules`); one create, one update and one delete work for all.
+Every function takes the caller's session (the caller owns the transaction) and
+the acting :class:`~itu_plan.access.Actor`, and for each write:
 
 1. checks that the actor may make it (role, units, draft version) and
    validates every value, since a Voilà browser can send anything;
@@ -36,57 +39,68 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Date, Integer, func, select, update
 from sqlalchemy import delete as sql_delete
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from itu_plan import audit
+from itu_plan import edit_rules as rule
 from itu_plan.access import Actor, require_plan_write, require_writer
-from itu_plan.errors import ConflictError, NotFound, Problem, UsageError, ValidationError
+from itu_plan.comments import COMMENTABLE, add_comment, describe_comment, list_comments, resolve_comment
+from itu_plan.edit_rules import EditRejected, FieldProblem
+from itu_plan.errors import ConflictError, NotFound, Problem, UsageError
 from itu_plan.model import (
     ACTIVITY_STATUSES,
     CATEGORIES,
     GRADES,
     Activity,
     Actual,
-    Agreement,
-    Base,
     BudgetLine,
-    Comment,
     CostLine,
-    CostRecoveryEntry,
     FundingSource,
-    Income,
-    Kpi,
-    KpiTarget,
-    Measurement,
-    Member,
     Objective,
-    OverheadRate,
     PlanVersion,
-    Post,
-    Product,
-    Recruitment,
-    Staff,
     StandardCost,
     Unit,
-    UnitValue,
-    User,
 )
-from itu_plan.money import format_chf, format_scaled, parse_scaled, staff_cost
-from itu_plan.values import amount_beyond_limit, control_character
+from itu_plan.money import format_chf, format_scaled, staff_cost
 from itu_plan.versions import get_version
 
-#: Amounts: one ceiling for the editor, the importer and the API (itu_plan.values.MAX_CENTIMES).
-#: The most work-months one cost line may hold.
-MAX_WORK_MONTHS_E2 = 10_000_00
-YEARS = (1900, 2100)
-COMMENT_MAX = 10_000
+__all__ = [
+    "ACTIVITY",
+    "BUDGET_LINE",
+    "COMMENTABLE",
+    "COST_LINE",
+    "BudgetLineKey",
+    "CostLineKey",
+    "EditRejected",
+    "FieldProblem",
+    "RecordKind",
+    "add_comment",
+    "create_activity",
+    "create_budget_line",
+    "create_cost_line",
+    "delete_activity",
+    "delete_budget_line",
+    "delete_cost_line",
+    "describe_activity",
+    "describe_budget_line",
+    "describe_comment",
+    "describe_cost_line",
+    "find_activity",
+    "find_budget_line",
+    "find_cost_line",
+    "list_comments",
+    "resolve_comment",
+    "update_activity",
+    "update_budget_line",
+    "update_cost_line",
+]
+
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 
 ACTIVITY_FIELDS = ("title", "objective", "unit", "start_date", "end_date", "status", "owner")
@@ -150,144 +164,6 @@ def _key_year(text: str, key: str) -> int:
     if not (text.isascii() and text.isdigit()):
         raise UsageError(f"{key!r} is not a valid key: the year {text!r} is not a number")
     return int(text)
-
-
-# -- values -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, order=True)
-class FieldProblem(Problem):
-    """A bad value in an edit: ``column`` names the field at fault (so that a grid can
-    mark it), ``value`` is what was given and ``message`` says what is wrong with it
-    (starting with the value as the message quotes it). ``file`` is the record;
-    ``row`` numbers the problems of one request in the order they were found."""
-
-    value: object = field(default=None, compare=False)
-
-
-class EditRejected(ValidationError, UsageError):
-    """The values of one edit were rejected (exit 2); nothing was written.
-
-    ``problems`` holds a :class:`FieldProblem` for each bad value, in the order
-    found; the message lists them all as one sentence:
-    ``cannot save cost line ...: amount '12.345' is not a number with at most 2 decimals``.
-    """
-
-    def __init__(self, what: str, problems: list[Problem]) -> None:
-        super().__init__(problems)
-        self.what = what
-        self.args = (f"cannot save {what}: " + "; ".join(f"{p.column} {p.message}" for p in self.problems),)
-
-
-def _bad(problems: list[Problem], name: str, value: object, reason: str, *, shown: object = None) -> None:
-    """Note that field ``name`` has the bad ``value`` (quoted as ``shown`` if given)."""
-    quoted = repr(value if shown is None else shown)
-    problems.append(FieldProblem("", len(problems) + 1, name, f"{quoted} {reason}", value))
-
-
-def _reject(what: str, problems: list[Problem]) -> None:
-    """Raise every problem found in the edit of ``what`` at once, if there is any."""
-    if problems:
-        raise EditRejected(what, [replace(p, file=what) for p in problems])
-
-
-def _scaled(problems: list[Problem], name: str, value: object, scale: int) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal | float):
-        _bad(problems, name, value, "is not a number")
-        return None
-    try:
-        return parse_scaled(str(value), scale)
-    except ValueError:
-        _bad(problems, name, value, f"is not a number with at most {scale} decimals")
-        return None
-
-
-def _money(problems: list[Problem], name: str, value: object) -> int | None:
-    centimes = _scaled(problems, name, value, 2)
-    if centimes is None:
-        return None
-    if centimes < 0:
-        _bad(problems, name, value, "is negative")
-    elif reason := amount_beyond_limit(centimes):
-        _bad(problems, name, value, reason)
-    return centimes
-
-
-def _work_months(problems: list[Problem], value: object) -> int | None:
-    if value is None or value == "":
-        return None
-    e2 = _scaled(problems, "work_months", value, 2)
-    if e2 is None:
-        return None
-    if e2 < 0:
-        _bad(problems, "work_months", value, "is negative")
-    elif e2 > MAX_WORK_MONTHS_E2:
-        _bad(problems, "work_months", value, f"is more than {format_scaled(MAX_WORK_MONTHS_E2, 2)}")
-    return e2
-
-
-def _year(problems: list[Problem], value: object) -> int | None:
-    year: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        year = value
-    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        year = int(value.strip())
-    if year is None or not YEARS[0] <= year <= YEARS[1]:
-        _bad(problems, "year", value, f"is not a year between {YEARS[0]} and {YEARS[1]}")
-        return None
-    return year
-
-
-def _choice(
-    problems: list[Problem], name: str, value: object, choices: tuple[str, ...], *, optional: bool
-) -> str | None:
-    if optional and (value is None or value == ""):
-        return None
-    if not isinstance(value, str) or value not in choices:
-        _bad(problems, name, value, f"is not one of {', '.join(choices)}")
-        return None
-    return value
-
-
-def _date(problems: list[Problem], name: str, value: object) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        _bad(problems, name, value, "is a date and time; give a date")
-        return None
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-                return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    _bad(problems, name, value, "is not a date (YYYY-MM-DD)")
-    return None
-
-
-def _text(problems: list[Problem], name: str, value: object, length: int, *, optional: bool = False) -> str | None:
-    if optional and (value is None or value == ""):
-        return None
-    if not isinstance(value, str) or not value.strip():
-        _bad(problems, name, value, "is empty" if isinstance(value, str) else "is not text")
-        return None
-    if len(value) > length:
-        _bad(problems, name, value, f"is longer than {length} characters", shown=value[:40] + "...")
-    elif reason := control_character(value):
-        _bad(problems, name, value, reason)
-    elif any(not c.isprintable() for c in value):
-        _bad(problems, name, value, "holds characters that do not print (such as a line break)")
-    return value.strip()
-
-
-def _row_version(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UsageError(
-            f"the row version {value!r} is not a positive whole number; pass the row_version read with the record"
-        )
-    return value
 
 
 # -- lookups ----------------------------------------------------------------------------
@@ -455,16 +331,16 @@ def _create(
     require_writer(who, what, verb="create")
     problems: _Found = []
     clean = kind.clean_new(problems, key, given)
-    _reject(what, problems)
+    rule.reject(what, problems)
     name = kind.version(key)
     version = None if name is None else _version_for_write(session, name, creating=True)
     record, unit_id = kind.new(session, key, clean, version)
     require_plan_write(session, who, unit_id=unit_id, version=version, what=what, verb="create")
     if version is not None and not version.covers(clean["year"]):
-        _bad(problems, "year", clean["year"], f"is outside the period {version.period} of {version.name}")
+        rule.bad(problems, "year", clean["year"], f"is outside the period {version.period} of {version.name}")
     if kind.derive is not None:
         kind.derive(session, record, problems)
-    _reject(what, problems)
+    rule.reject(what, problems)
     if kind.find(session, key, version) is not None:
         raise UsageError(f"there is already {kind.article} {what}")
     try:
@@ -480,7 +356,7 @@ def _existing(
     session: Session, kind: RecordKind[KeyT, RecordT], key: KeyT, row_version: object, verb: str, who: Actor
 ) -> tuple[RecordT, int]:
     """The record ``key`` that ``who`` means to ``verb`` at ``row_version``, once they may."""
-    checked = _row_version(row_version)
+    checked = rule.row_version(row_version)
     what = kind.what(key)
     require_writer(who, what, verb=verb)
     name = kind.version(key)
@@ -507,9 +383,9 @@ def _update(
     problems: _Found = []
     for name in changes:
         if name not in kind.fields:
-            _bad(problems, "field", name, f"cannot be changed here (fields that can: {', '.join(kind.fields)})")
+            rule.bad(problems, "field", name, f"cannot be changed here (fields that can: {', '.join(kind.fields)})")
     values = kind.clean_changes(session, record, changes, problems)
-    _reject(what, problems)
+    rule.reject(what, problems)
     if kind.settle is not None:
         kind.settle(session, who, record, changes, values, what)
     before = kind.describe(session, record)
@@ -612,21 +488,21 @@ def _activity(session: Session, code: object, version: PlanVersion | None = None
 
 def _dates(problems: _Found, start: dt.date | None, end: dt.date | None) -> None:
     if start and end and end < start:
-        _bad(problems, "end_date", end.isoformat(), f"is before start_date {start.isoformat()}")
+        rule.bad(problems, "end_date", end.isoformat(), f"is before start_date {start.isoformat()}")
 
 
 def _clean_new_activity(problems: _Found, code: str, given: Mapping[str, object]) -> dict[str, Any]:
     if not isinstance(code, str) or not _CODE.match(code):
-        _bad(problems, "code", code, "is not a code (letters, digits, '.', '_', '-'; at most 32 characters)")
+        rule.bad(problems, "code", code, "is not a code (letters, digits, '.', '_', '-'; at most 32 characters)")
     clean: dict[str, Any] = {
         "code": code,
-        "title": _text(problems, "title", given["title"], 300),
-        "start_date": _date(problems, "start_date", given["start_date"]),
-        "end_date": _date(problems, "end_date", given["end_date"]),
+        "title": rule.text(problems, "title", given["title"], 300),
+        "start_date": rule.date(problems, "start_date", given["start_date"]),
+        "end_date": rule.date(problems, "end_date", given["end_date"]),
     }
     _dates(problems, clean["start_date"], clean["end_date"])
-    clean["status"] = _choice(problems, "status", given["status"], ACTIVITY_STATUSES, optional=True)
-    clean["owner"] = _text(problems, "owner", given["owner"], 100, optional=True)
+    clean["status"] = rule.choice(problems, "status", given["status"], ACTIVITY_STATUSES, optional=True)
+    clean["owner"] = rule.text(problems, "owner", given["owner"], 100, optional=True)
     return clean | {"unit": given["unit"], "objective": given["objective"]}
 
 
@@ -643,15 +519,15 @@ def _activity_changes(
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if "title" in changes:
-        values["title"] = _text(problems, "title", changes["title"], 300)
+        values["title"] = rule.text(problems, "title", changes["title"], 300)
     for name in ("start_date", "end_date"):
         if name in changes:
-            values[name] = _date(problems, name, changes[name])
+            values[name] = rule.date(problems, name, changes[name])
     _dates(problems, values.get("start_date", activity.start_date), values.get("end_date", activity.end_date))
     if "status" in changes:
-        values["status"] = _choice(problems, "status", changes["status"], ACTIVITY_STATUSES, optional=True)
+        values["status"] = rule.choice(problems, "status", changes["status"], ACTIVITY_STATUSES, optional=True)
     if "owner" in changes:
-        values["owner"] = _text(problems, "owner", changes["owner"], 100, optional=True)
+        values["owner"] = rule.text(problems, "owner", changes["owner"], 100, optional=True)
     return values
 
 
@@ -772,22 +648,22 @@ def _staff_amount(session: Session, problems: _Found, grade: str, year: int, wor
         select(StandardCost.annual_cost_centimes).where(StandardCost.grade == grade, StandardCost.year == year)
     )
     if annual is None:
-        _bad(problems, "amount", None, f"is missing and there is no standard cost for {grade} in {year}")
+        rule.bad(problems, "amount", None, f"is missing and there is no standard cost for {grade} in {year}")
         return None
     return staff_cost(work_months_e2, annual)
 
 
 def _clean_new_cost_line(problems: _Found, key: CostLineKey, given: Mapping[str, object]) -> dict[str, Any]:
     clean = {
-        "year": _year(problems, key.year),
-        "category": _choice(problems, "category", key.category, CATEGORIES, optional=False),
-        "grade": _choice(problems, "grade", key.grade, GRADES, optional=True),
-        "work_months_e2": _work_months(problems, given["work_months"]),
+        "year": rule.year(problems, key.year),
+        "category": rule.choice(problems, "category", key.category, CATEGORIES, optional=False),
+        "grade": rule.choice(problems, "grade", key.grade, GRADES, optional=True),
+        "work_months_e2": rule.work_months(problems, given["work_months"]),
     }
     amount = given["amount"]
-    clean["amount_centimes"] = None if amount is None or amount == "" else _money(problems, "amount", amount)
+    clean["amount_centimes"] = None if amount is None or amount == "" else rule.money(problems, "amount", amount)
     if clean["category"] and clean["category"] != "staff" and (clean["grade"] or clean["work_months_e2"] is not None):
-        _bad(problems, "category", clean["category"], "has no grade or work-months; only staff lines do")
+        rule.bad(problems, "category", clean["category"], "has no grade or work-months; only staff lines do")
     return clean
 
 
@@ -810,7 +686,7 @@ def _price_cost_line(session: Session, line: CostLine, problems: _Found) -> None
         if amount is not None:
             line.amount_centimes = amount
     else:
-        _bad(problems, "amount", None, "is missing (only a staff line with a grade and "
+        rule.bad(problems, "amount", None, "is missing (only a staff line with a grade and "
              "work-months is priced from the standard cost)")  # fmt: skip
 
 
@@ -819,12 +695,12 @@ def _cost_line_changes(
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if "work_months" in changes:
-        months = _work_months(problems, changes["work_months"])
+        months = rule.work_months(problems, changes["work_months"])
         if months is not None and line.category != "staff":
-            _bad(problems, "work_months", changes["work_months"], "belongs to staff lines only")
+            rule.bad(problems, "work_months", changes["work_months"], "belongs to staff lines only")
         values["work_months_e2"] = months
     if "amount" in changes:
-        values["amount_centimes"] = _money(problems, "amount", changes["amount"])
+        values["amount_centimes"] = rule.money(problems, "amount", changes["amount"])
     elif values.get("work_months_e2") is not None and line.grade:
         values["amount_centimes"] = _staff_amount(session, problems, line.grade, line.year, values["work_months_e2"])
     return values
@@ -886,9 +762,9 @@ def delete_cost_line(session: Session, who: Actor, key: CostLineKey, row_version
 
 def _clean_new_budget_line(problems: _Found, key: BudgetLineKey, given: Mapping[str, object]) -> dict[str, Any]:
     return {
-        "year": _year(problems, key.year),
-        "category": _choice(problems, "category", key.category, CATEGORIES, optional=False),
-        "amount_centimes": _money(problems, "amount", given["amount"]),
+        "year": rule.year(problems, key.year),
+        "category": rule.choice(problems, "category", key.category, CATEGORIES, optional=False),
+        "amount_centimes": rule.money(problems, "amount", given["amount"]),
     }
 
 
@@ -904,7 +780,7 @@ def _new_budget_line(
 def _budget_line_changes(
     session: Session, line: BudgetLine, changes: Mapping[str, object], problems: _Found
 ) -> dict[str, Any]:
-    return {"amount_centimes": _money(problems, "amount", changes["amount"])} if "amount" in changes else {}
+    return {"amount_centimes": rule.money(problems, "amount", changes["amount"])} if "amount" in changes else {}
 
 
 BUDGET_LINE: RecordKind[BudgetLineKey, BudgetLine] = RecordKind(
@@ -941,237 +817,3 @@ def update_budget_line(
 def delete_budget_line(session: Session, who: Actor, key: BudgetLineKey, row_version: int) -> None:
     """Delete the budget line ``key`` of a draft version if it is still at ``row_version``."""
     _delete(session, who, BUDGET_LINE, key, row_version)
-
-
-# -- comments ------------------------------------------------------------------------------
-
-#: A part of a business key: a column of the table, or a foreign key and the
-#: business-key column of the table it points to.
-_Part = InstrumentedAttribute[Any] | tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]]
-
-#: The records comments may address: table -> (model, business-key parts in order).
-COMMENTABLE: dict[str, tuple[type[Base], tuple[_Part, ...]]] = {
-    "units": (Unit, (Unit.code,)),
-    "objectives": (Objective, (Objective.code,)),
-    "members": (Member, (Member.code,)),
-    "unit_values": (UnitValue, (UnitValue.year, UnitValue.member_type)),
-    "funding_sources": (FundingSource, (FundingSource.code,)),
-    "plan_versions": (PlanVersion, (PlanVersion.name,)),
-    "activities": (Activity, (Activity.code,)),
-    "standard_costs": (StandardCost, (StandardCost.grade, StandardCost.year)),
-    "cost_lines": (
-        CostLine,
-        (
-            (CostLine.version_id, PlanVersion.name),
-            (CostLine.activity_id, Activity.code),
-            CostLine.year,
-            CostLine.category,
-            CostLine.grade,
-            (CostLine.funding_source_id, FundingSource.code),
-        ),
-    ),
-    "budget_lines": (
-        BudgetLine,
-        (
-            (BudgetLine.version_id, PlanVersion.name),
-            (BudgetLine.unit_id, Unit.code),
-            (BudgetLine.objective_id, Objective.code),
-            BudgetLine.year,
-            BudgetLine.category,
-        ),
-    ),
-    "actuals": (Actual, (Actual.reference,)),
-    "income": (Income, (Income.reference,)),
-    "products": (Product, (Product.code,)),
-    "overhead_rates": (OverheadRate, ((OverheadRate.unit_id, Unit.code), OverheadRate.year)),
-    "cost_recovery": (CostRecoveryEntry, (CostRecoveryEntry.reference,)),
-    "kpis": (Kpi, (Kpi.code,)),
-    "kpi_targets": (KpiTarget, ((KpiTarget.kpi_id, Kpi.code), KpiTarget.year)),
-    "measurements": (Measurement, ((Measurement.kpi_id, Kpi.code), Measurement.date)),
-    "posts": (Post, (Post.post_number,)),
-    "recruitments": (Recruitment, (Recruitment.vacancy_id,)),
-    "staff": (Staff, (Staff.staff_id,)),
-    "agreements": (Agreement, (Agreement.code,)),
-    "users": (User, (User.username,)),
-}
-
-
-def _locate(session: Session, table: str, key: str) -> Base:
-    """The record of ``table`` whose business key string is ``key``; ``NotFound`` otherwise."""
-    if table not in COMMENTABLE:
-        raise UsageError(
-            f"{table!r} is not a table whose records take comments; choose one of {', '.join(sorted(COMMENTABLE))}"
-        )
-    if not isinstance(key, str) or not key:
-        raise UsageError(f"a comment needs the business key of the {table} record it is on")
-    model, parts = COMMENTABLE[table]
-    texts = key.rsplit(audit.KEY_SEPARATOR, len(parts) - 1) if len(parts) > 1 else [key]
-    if len(texts) != len(parts):
-        raise NotFound(f"record of {table}", key)
-    query = select(model)
-    for part, text in zip(parts, texts, strict=True):
-        if isinstance(part, tuple):
-            column, ref = part
-            if text == "":
-                query = query.where(column.is_(None))
-            else:
-                ref_id = getattr(ref.class_, "id")  # noqa: B009
-                query = query.where(column == select(ref_id).where(ref == text).scalar_subquery())
-            continue
-        if text == "":
-            query = query.where(part.is_(None))
-            continue
-        value: Any = text
-        column_type = part.expression.type
-        try:
-            if isinstance(column_type, Integer):
-                value = int(text)
-            elif isinstance(column_type, Date):
-                value = dt.date.fromisoformat(text)
-        except ValueError:
-            raise NotFound(f"record of {table}", key) from None
-        query = query.where(part == value)
-    record = session.scalars(query.limit(1)).first()
-    if record is None:
-        raise NotFound(f"record of {table}", key)
-    return record
-
-
-def _unit_of(record: Base) -> int | None:
-    if isinstance(record, CostLine):
-        return record.activity.unit_id
-    if isinstance(record, Unit):
-        return record.id
-    unit_id = getattr(record, "unit_id", None)
-    return unit_id if isinstance(unit_id, int) else None
-
-
-def _require_comment(session: Session, who: Actor, table: str, key: str, verb: str, *, must_exist: bool = True) -> None:
-    what = f"{table} record {key}"
-    require_writer(who, what, verb=verb)
-    try:
-        record = _locate(session, table, key)
-    except NotFound:
-        if must_exist:
-            raise
-        return  # the record is gone: any writer may resolve what was said about it
-    unit_id = _unit_of(record)
-    if unit_id is not None:
-        require_plan_write(session, who, unit_id=unit_id, what=what, verb=verb)
-
-
-def describe_comment(comment: Comment) -> dict[str, Any]:
-    """The comment as the audit trail records it."""
-    return {
-        "id": comment.id,
-        "table": comment.table_name,
-        "key": comment.record_key,
-        "author": comment.author,
-        "body": comment.body,
-        "created_at": audit.utc(comment.created_at).isoformat(timespec="seconds"),
-        "resolved_by": comment.resolved_by,
-        "resolved_at": (audit.utc(comment.resolved_at).isoformat(timespec="seconds") if comment.resolved_at else None),
-    }
-
-
-def add_comment(session: Session, who: Actor, table: str, key: str, body: str) -> Comment:
-    """Comment on the record of ``table`` whose business key is ``key``.
-
-    Commenting needs write access to the record's unit when it has one
-    (activities, cost and budget lines, products, posts ...); a reviewer only reads.
-    """
-    _require_comment(session, who, table, key, "comment on")
-    what = f"a comment on {table} {key}"
-    problems: list[Problem] = []
-    if not isinstance(body, str) or not body.strip():
-        _bad(problems, "body", body, "is empty")
-    elif len(body) > COMMENT_MAX:
-        _bad(problems, "body", body, f"is longer than {COMMENT_MAX} characters", shown=body[:40] + "...")
-    _reject(what, problems)
-    comment = Comment(
-        table_name=table,
-        record_key=key,
-        author=who.username,
-        body=body.strip(),
-        created_at=dt.datetime.now(dt.UTC),
-    )
-    session.add(comment)
-    session.flush()
-    audit.record(
-        session,
-        who.username,
-        "create",
-        "comments",
-        str(comment.id),
-        after=describe_comment(comment),
-    )
-    return comment
-
-
-def list_comments(
-    session: Session,
-    table: str | None = None,
-    key: str | None = None,
-    *,
-    include_resolved: bool = True,
-) -> list[Comment]:
-    """Comments, oldest first; only those on ``table`` and/or the record ``key`` if given."""
-    query = select(Comment).order_by(Comment.id)
-    if table is not None:
-        query = query.where(Comment.table_name == table)
-    if key is not None:
-        query = query.where(Comment.record_key == key)
-    if not include_resolved:
-        query = query.where(Comment.resolved_at.is_(None))
-    return list(session.scalars(query))
-
-
-def resolve_comment(session: Session, who: Actor, comment_id: int) -> Comment:
-    """Mark the comment ``comment_id`` resolved. Needs the same access as commenting on its
-    record; a comment already resolved by someone else is a ``ConflictError``."""
-    if isinstance(comment_id, bool) or not isinstance(comment_id, int):
-        raise UsageError(f"{comment_id!r} is not a comment number")
-    comment = session.get(Comment, comment_id, populate_existing=True)
-    if comment is None:
-        raise NotFound("comment", str(comment_id))
-    _require_comment(
-        session,
-        who,
-        comment.table_name,
-        comment.record_key,
-        "resolve a comment on",
-        must_exist=False,
-    )
-    what = f"comment {comment_id} on {comment.table_name} {comment.record_key}"
-    before = describe_comment(comment)
-    result = session.execute(
-        update(Comment)
-        .where(
-            Comment.id == comment.id,
-            Comment.row_version == comment.row_version,
-            Comment.resolved_at.is_(None),
-        )
-        .values(
-            resolved_by=who.username,
-            resolved_at=dt.datetime.now(dt.UTC),
-            row_version=comment.row_version + 1,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(comment)
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise ConflictError(
-            what,
-            comment.resolved_by,
-            audit.utc(comment.resolved_at) if comment.resolved_at else None,
-        )
-    audit.record(
-        session,
-        who.username,
-        "update",
-        "comments",
-        str(comment.id),
-        before=before,
-        after=describe_comment(comment),
-    )
-    return comment
