@@ -33,6 +33,19 @@ from itu_plan.money import describe_chf
 
 #: Roles that may write plan data (for their units, unless admin).
 WRITERS = ("admin", "manager", "planner")
+#: Roles that may submit and approve plan versions (within the delegation rule).
+APPROVERS = ("admin", "manager")
+
+
+def may_write(role: str, *, read_only_workspace: bool = False) -> bool:
+    """Whether a user of ``role`` may change plan data at all (a reviewer only reads;
+    nobody writes to a read-only workspace)."""
+    return role in WRITERS and not read_only_workspace
+
+
+def may_approve(role: str, *, read_only_workspace: bool = False) -> bool:
+    """Whether a user of ``role`` may submit and approve versions (within the delegation rule)."""
+    return role in APPROVERS and not read_only_workspace
 
 
 @dataclass(frozen=True)
@@ -60,7 +73,7 @@ class Actor:
 
     @property
     def can_write(self) -> bool:
-        return self.role in WRITERS
+        return may_write(self.role)
 
     def acts_for(self, unit_id: int) -> bool:
         """Whether they may write for the unit ``unit_id``."""
@@ -260,7 +273,7 @@ def _codes(units: Mapping[int, str]) -> str:
 
 def require_manager(who: Actor, action: str) -> None:
     """Refuse ``action`` (a version transition) unless ``who`` is a manager or an admin."""
-    if who.role not in ("admin", "manager"):
+    if not may_approve(who.role):
         raise PermissionDenied(who.username, action, f"it needs a manager or an admin and they are a {who.role}")
 
 

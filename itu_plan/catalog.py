@@ -19,10 +19,11 @@ from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, union
+from sqlalchemy import select, union
 from sqlalchemy.orm import aliased
 
 from itu_plan import access, audit, versions
+from itu_plan.contributions import by_region as contributions_by_region
 from itu_plan.editing import CostLineKey
 from itu_plan.errors import NotFound
 from itu_plan.model import (
@@ -34,7 +35,6 @@ from itu_plan.model import (
     FundingSource,
     Kpi,
     KpiTarget,
-    Member,
     Objective,
     PlanVersion,
     Post,
@@ -44,7 +44,7 @@ from itu_plan.model import (
     UnitValue,
     period_text,
 )
-from itu_plan.money import describe_chf, format_scaled, round_half_even
+from itu_plan.money import describe_chf, format_scaled
 from itu_plan.reports.common import elapsed_share
 
 if TYPE_CHECKING:
@@ -122,12 +122,12 @@ class UserInfo:
     def can_write(self) -> bool:
         """Whether they may change plan data at all (a reviewer only reads; nobody
         writes to a read-only workspace)."""
-        return self.role in access.WRITERS and not self.read_only_workspace
+        return access.may_write(self.role, read_only_workspace=self.read_only_workspace)
 
     @property
     def can_approve(self) -> bool:
         """Whether they may submit and approve versions (within the delegation rule)."""
-        return self.role in ("admin", "manager") and not self.read_only_workspace
+        return access.may_approve(self.role, read_only_workspace=self.read_only_workspace)
 
     def describe(self) -> str:
         """One sentence for the app header, e.g. ``"manager.bdt, manager for BDT
@@ -573,40 +573,5 @@ def approval_facts(workspace: Workspace, version: str) -> ApprovalFacts:
 
 
 def contributions(workspace: Workspace, version: str | None = None) -> pd.DataFrame:
-    """Contributions by year, member type and region: members, contributory units and
-    the amount they pay (units x the unit value of the year and member type), for
-    the years of ``version``'s period (the default version's, as the reports choose
-    it); the financial plan's plan column of the same years.
-
-    Each row is rounded half-even to the centime once; the financial plan rounds
-    the total of each member type once, so the rows of a type may differ from its
-    ``*_contributions`` line by a few centimes.
-    """
-    import pandas as pd
-
-    from itu_plan.reports.common import version_ref
-
-    with workspace.reading() as session:
-        ref = version_ref(session.connection(), version)
-        groups = session.execute(
-            select(Member.type, Member.region, func.count(), func.coalesce(func.sum(Member.units_e4), 0))
-            .where(Member.units_e4.is_not(None))
-            .group_by(Member.type, Member.region)
-            .order_by(Member.type, Member.region)
-        ).all()
-        values = session.execute(
-            select(UnitValue.year, UnitValue.member_type, UnitValue.value_centimes)
-            .where(UnitValue.year.between(ref.first_year, ref.last_year))
-            .order_by(UnitValue.year, UnitValue.member_type)
-        ).all()
-    rows = []
-    for year, kind, value in values:
-        for member_type, region, members, units_e4 in groups:
-            if member_type != kind:
-                continue
-            centimes = round_half_even(Fraction(int(units_e4 or 0) * int(value), 10_000))
-            rows.append(
-                (year, member_type, region, int(members), Decimal(format_scaled(int(units_e4 or 0), 4)),
-                 Decimal(format_scaled(centimes, 2)))
-            )  # fmt: skip
-    return pd.DataFrame(rows, columns=["year", "member_type", "region", "members", "units", "amount"])
+    """Contributions by year, member type and region (:func:`itu_plan.contributions.by_region`)."""
+    return contributions_by_region(workspace, version)

@@ -1,9 +1,12 @@
 """The editing service: create, update and delete plan records by business key.
 
 This is what the CLI and the widgets call to change activities, cost lines and
-budget lines, and to comment on any record. Every function takes the caller's
-session (the caller owns the transaction) and the acting
-:class:`~itu_plan.access.Actor`, and for each write:
+budget lines (and, from :mod:`itu_plan.comments`, to comment on any record). Each
+kind of record is a :class:`RecordKind`: how to find it by its business key, its
+unit, how the audit trail describes it, its fields and their value rules
+(:mod:`itu_plan.edit_rules`); one create, one update and one delete work for all.
+Every function takes the caller's session (the caller owns the transaction) and
+the acting :class:`~itu_plan.access.Actor`, and for each write:
 
 1. checks that the actor may make it (role, units, draft version) and
    validates every value, since a Voilà browser can send anything;
@@ -26,8 +29,9 @@ Business keys (their string form is :func:`itu_plan.audit.record_key`):
 
 Values are given in business terms: codes; ``datetime.date`` or ISO date
 strings; years as integers; money in CHF and work-months as ``Decimal``,
-``str`` or ``int`` with at most two decimals. Bad values raise ``UsageError``
-listing every problem at once (exit 2); nothing is written.
+``str`` or ``int`` with at most two decimals. Bad values raise
+:class:`EditRejected` (a ``ValidationError`` and a ``UsageError``, exit 2) listing
+every problem at once, each naming its field and value; nothing is written.
 """
 
 from __future__ import annotations
@@ -36,57 +40,67 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
-from functools import partial
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Date, Integer, func, select, update
 from sqlalchemy import delete as sql_delete
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from itu_plan import audit
+from itu_plan import edit_rules as rule
 from itu_plan.access import Actor, require_plan_write, require_writer
-from itu_plan.errors import ConflictError, NotFound, UsageError
+from itu_plan.comments import COMMENTABLE, add_comment, describe_comment, list_comments, resolve_comment
+from itu_plan.edit_rules import EditRejected, FieldProblem
+from itu_plan.errors import ConflictError, NotFound, Problem, UsageError
 from itu_plan.model import (
     ACTIVITY_STATUSES,
     CATEGORIES,
     GRADES,
     Activity,
     Actual,
-    Agreement,
-    Base,
     BudgetLine,
-    Comment,
     CostLine,
-    CostRecoveryEntry,
     FundingSource,
-    Income,
-    Kpi,
-    KpiTarget,
-    Measurement,
-    Member,
     Objective,
-    OverheadRate,
     PlanVersion,
-    Post,
-    Product,
-    Recruitment,
-    Staff,
     StandardCost,
     Unit,
-    UnitValue,
-    User,
 )
-from itu_plan.money import format_chf, format_scaled, parse_scaled, staff_cost
-from itu_plan.values import amount_beyond_limit, control_character
+from itu_plan.money import format_chf, format_scaled, staff_cost
 from itu_plan.versions import get_version
 
-#: Amounts: one ceiling for the editor, the importer and the API (itu_plan.values.MAX_CENTIMES).
-#: The most work-months one cost line may hold.
-MAX_WORK_MONTHS_E2 = 10_000_00
-YEARS = (1900, 2100)
-COMMENT_MAX = 10_000
+__all__ = [
+    "ACTIVITY",
+    "BUDGET_LINE",
+    "COMMENTABLE",
+    "COST_LINE",
+    "BudgetLineKey",
+    "CostLineKey",
+    "EditRejected",
+    "FieldProblem",
+    "RecordKind",
+    "add_comment",
+    "create_activity",
+    "create_budget_line",
+    "create_cost_line",
+    "delete_activity",
+    "delete_budget_line",
+    "delete_cost_line",
+    "describe_activity",
+    "describe_budget_line",
+    "describe_comment",
+    "describe_cost_line",
+    "find_activity",
+    "find_budget_line",
+    "find_cost_line",
+    "list_comments",
+    "resolve_comment",
+    "update_activity",
+    "update_budget_line",
+    "update_cost_line",
+]
+
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 
 ACTIVITY_FIELDS = ("title", "objective", "unit", "start_date", "end_date", "status", "owner")
@@ -150,127 +164,6 @@ def _key_year(text: str, key: str) -> int:
     if not (text.isascii() and text.isdigit()):
         raise UsageError(f"{key!r} is not a valid key: the year {text!r} is not a number")
     return int(text)
-
-
-# -- values -----------------------------------------------------------------------------
-
-
-class _Problems:
-    """Collects every bad value of one request, then raises them in one ``UsageError``."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
-        self.items: list[str] = []
-
-    def add(self, name: str, value: object, reason: str) -> None:
-        self.items.append(f"{name} {value!r} {reason}")
-
-    def check(self) -> None:
-        if self.items:
-            raise UsageError(f"cannot save {self.what}: " + "; ".join(self.items))
-
-
-def _scaled(problems: _Problems, name: str, value: object, scale: int) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal | float):
-        problems.add(name, value, "is not a number")
-        return None
-    try:
-        return parse_scaled(str(value), scale)
-    except ValueError:
-        problems.add(name, value, f"is not a number with at most {scale} decimals")
-        return None
-
-
-def _money(problems: _Problems, name: str, value: object) -> int | None:
-    centimes = _scaled(problems, name, value, 2)
-    if centimes is None:
-        return None
-    if centimes < 0:
-        problems.add(name, value, "is negative")
-    elif reason := amount_beyond_limit(centimes):
-        problems.add(name, value, reason)
-    return centimes
-
-
-def _work_months(problems: _Problems, value: object) -> int | None:
-    if value is None or value == "":
-        return None
-    e2 = _scaled(problems, "work_months", value, 2)
-    if e2 is None:
-        return None
-    if e2 < 0:
-        problems.add("work_months", value, "is negative")
-    elif e2 > MAX_WORK_MONTHS_E2:
-        problems.add("work_months", value, f"is more than {format_scaled(MAX_WORK_MONTHS_E2, 2)}")
-    return e2
-
-
-def _year(problems: _Problems, value: object) -> int | None:
-    year: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        year = value
-    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        year = int(value.strip())
-    if year is None or not YEARS[0] <= year <= YEARS[1]:
-        problems.add("year", value, f"is not a year between {YEARS[0]} and {YEARS[1]}")
-        return None
-    return year
-
-
-def _choice(problems: _Problems, name: str, value: object, choices: tuple[str, ...], *, optional: bool) -> str | None:
-    if optional and (value is None or value == ""):
-        return None
-    if not isinstance(value, str) or value not in choices:
-        problems.add(name, value, f"is not one of {', '.join(choices)}")
-        return None
-    return value
-
-
-def _date(problems: _Problems, name: str, value: object) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        problems.add(name, value, "is a date and time; give a date")
-        return None
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-                return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    problems.add(name, value, "is not a date (YYYY-MM-DD)")
-    return None
-
-
-def _text(problems: _Problems, name: str, value: object, length: int, *, optional: bool = False) -> str | None:
-    if optional and (value is None or value == ""):
-        return None
-    if not isinstance(value, str) or not value.strip():
-        problems.add(name, value, "is empty" if isinstance(value, str) else "is not text")
-        return None
-    if len(value) > length:
-        problems.add(name, value[:40] + "...", f"is longer than {length} characters")
-    elif reason := control_character(value):
-        problems.add(name, value, reason)
-    elif any(not c.isprintable() for c in value):
-        problems.add(name, value, "holds characters that do not print (such as a line break)")
-    return value.strip()
-
-
-def _row_version(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UsageError(
-            f"the row version {value!r} is not a positive whole number; pass the row_version read with the record"
-        )
-    return value
-
-
-def _unknown_fields(problems: _Problems, changes: Mapping[str, object], allowed: tuple[str, ...]) -> None:
-    for name in changes:
-        if name not in allowed:
-            problems.add("field", name, f"cannot be changed here (fields that can: {', '.join(allowed)})")
 
 
 # -- lookups ----------------------------------------------------------------------------
@@ -389,94 +282,153 @@ def _version_for_write(session: Session, name: str, *, creating: bool) -> PlanVe
     return version
 
 
-def _guarded_update(
-    session: Session,
-    record: Any,
-    row_version: int,
-    values: Mapping[str, Any],
-    *,
-    table: str,
-    key: str,
-    noun: str,
-) -> None:
-    """UPDATE the row only if its row_version is still ``row_version``; else ``ConflictError``."""
-    model = type(record)
-    if record.row_version != row_version:
-        raise _conflict(session, table, key, noun)
-    result = session.execute(
-        update(model)
-        .where(model.id == record.id, model.row_version == row_version)
-        .values(**values, row_version=row_version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise _conflict(session, table, key, noun)
-    session.refresh(record)
+# -- record kinds -----------------------------------------------------------------------------
+
+KeyT = TypeVar("KeyT")
+RecordT = TypeVar("RecordT")
+#: Problems found so far in the values of one request.
+_Found = list[Problem]
 
 
-def _guarded_delete(session: Session, record: Any, row_version: int, *, table: str, key: str, noun: str) -> None:
-    model = type(record)
-    if record.row_version != row_version:
-        raise _conflict(session, table, key, noun)
-    result = session.execute(
-        sql_delete(model)
-        .where(model.id == record.id, model.row_version == row_version)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise _conflict(session, table, key, noun)
-    session.expunge(record)
+@dataclass(frozen=True)
+class RecordKind(Generic[KeyT, RecordT]):
+    """What the one create, update and delete need to know of a kind of plan record."""
+
+    noun: str  # as messages name it: "cost line"
+    article: str  # "a" or "an", for "there is already a cost line ..."
+    table: str  # as the audit trail names it
+    fields: tuple[str, ...]  # the fields an update may change
+    #: the name of the plan version a key belongs to (locked while it is written); None: no version
+    version: Callable[[KeyT], str | None]
+    #: the record of a key in that version, with its current row_version; None if there is none
+    find: Callable[[Session, KeyT, PlanVersion | None], RecordT | None]
+    #: the unit whose writers may change the record
+    unit: Callable[[RecordT], int]
+    #: the record in business-key terms, as the audit trail records it
+    describe: Callable[[Session, RecordT], dict[str, Any]]
+    #: the value rules of a create: clean values of the key and the fields given
+    clean_new: Callable[[_Found, KeyT, Mapping[str, object]], dict[str, Any]]
+    #: the new record (not yet added) of clean values, and its unit; looks up what it refers to
+    new: Callable[[Session, KeyT, dict[str, Any], PlanVersion | None], tuple[RecordT, int]]
+    #: the value rules of an update: the columns to write for the changes asked
+    clean_changes: Callable[[Session, RecordT, Mapping[str, object], _Found], dict[str, Any]]
+    #: a new record's values derived once it is allowed (a staff line priced from the standard cost)
+    derive: Callable[[Session, RecordT, _Found], None] | None = None
+    #: an update's checks and lookups once its values are clean: may raise, may add columns
+    settle: Callable[[Session, Actor, RecordT, Mapping[str, object], dict[str, Any], str], None] | None = None
+    #: refuse to delete a record others still refer to
+    deletable: Callable[[Session, RecordT, str], None] | None = None
+
+    def what(self, key: KeyT) -> str:
+        return f"{self.noun} {key}"
 
 
-def _update_audited(
-    session: Session,
-    who: Actor,
-    record: Any,
-    row_version: int,
-    values: Mapping[str, Any],
-    describe: Callable[[Any], dict[str, Any]],
-    *,
-    table: str,
-    key: str,
-    noun: str,
-) -> None:
-    """Write the ``values`` that differ from ``record``'s if it is still at ``row_version``,
-    with an audit event (before and after ``describe``). Nothing to change writes nothing,
-    but a stale ``row_version`` is still a ``ConflictError``."""
-    before = describe(record)
-    changed = {k: v for k, v in values.items() if getattr(record, k) != v}
-    if not changed:
-        if record.row_version != row_version:
-            raise _conflict(session, table, key, noun)
-        return
-    _guarded_update(session, record, row_version, changed, table=table, key=key, noun=noun)
-    audit.record(session, who.username, "update", table, key, before=before, after=describe(record))
-
-
-def _delete_audited(
-    session: Session,
-    who: Actor,
-    record: Any,
-    row_version: int,
-    describe: Callable[[Any], dict[str, Any]],
-    *,
-    table: str,
-    key: str,
-    noun: str,
-) -> None:
-    """Delete ``record`` if it is still at ``row_version``, with an audit event."""
-    before = describe(record)
-    _guarded_delete(session, record, row_version, table=table, key=key, noun=noun)
-    audit.record(session, who.username, "delete", table, key, before=before)
-
-
-def _insert(session: Session, record: Base, *, table: str, key: str, noun: str) -> None:
-    """Add ``record``; a unique key taken meanwhile by someone else is a ``ConflictError``."""
+def _create(
+    session: Session, who: Actor, kind: RecordKind[KeyT, RecordT], key: KeyT, given: Mapping[str, object]
+) -> RecordT:
+    """Create the record ``key`` of ``kind`` with the values ``given``, audited."""
+    what = kind.what(key)
+    require_writer(who, what, verb="create")
+    problems: _Found = []
+    clean = kind.clean_new(problems, key, given)
+    rule.reject(what, problems)
+    name = kind.version(key)
+    version = None if name is None else _version_for_write(session, name, creating=True)
+    record, unit_id = kind.new(session, key, clean, version)
+    require_plan_write(session, who, unit_id=unit_id, version=version, what=what, verb="create")
+    if version is not None and not version.covers(clean["year"]):
+        rule.bad(problems, "year", clean["year"], f"is outside the period {version.period} of {version.name}")
+    if kind.derive is not None:
+        kind.derive(session, record, problems)
+    rule.reject(what, problems)
+    if kind.find(session, key, version) is not None:
+        raise UsageError(f"there is already {kind.article} {what}")
     try:
         with session.begin_nested():
             session.add(record)
-    except IntegrityError:
-        raise _conflict(session, table, key, noun) from None
+    except IntegrityError:  # the key was taken meanwhile by someone else
+        raise _conflict(session, kind.table, str(key), kind.noun) from None
+    audit.record(session, who.username, "create", kind.table, str(key), after=kind.describe(session, record))
+    return record
+
+
+def _existing(
+    session: Session, kind: RecordKind[KeyT, RecordT], key: KeyT, row_version: object, verb: str, who: Actor
+) -> tuple[RecordT, int]:
+    """The record ``key`` that ``who`` means to ``verb`` at ``row_version``, once they may."""
+    checked = rule.row_version(row_version)
+    what = kind.what(key)
+    require_writer(who, what, verb=verb)
+    name = kind.version(key)
+    version = None if name is None else _version_for_write(session, name, creating=False)
+    record = kind.find(session, key, version)
+    if record is None:
+        raise _missing(session, kind.table, str(key), kind.noun)
+    require_plan_write(session, who, unit_id=kind.unit(record), version=version, what=what, verb=verb)
+    return record, checked
+
+
+def _update(
+    session: Session,
+    who: Actor,
+    kind: RecordKind[KeyT, RecordT],
+    key: KeyT,
+    row_version: object,
+    changes: Mapping[str, object],
+) -> RecordT:
+    """Write the ``changes`` to the record ``key`` if it is still at ``row_version``, audited.
+    Nothing to change writes nothing, but a stale ``row_version`` is still a ``ConflictError``."""
+    record, row_version = _existing(session, kind, key, row_version, "change", who)
+    what = kind.what(key)
+    problems: _Found = []
+    for name in changes:
+        if name not in kind.fields:
+            rule.bad(problems, "field", name, f"cannot be changed here (fields that can: {', '.join(kind.fields)})")
+    values = kind.clean_changes(session, record, changes, problems)
+    rule.reject(what, problems)
+    if kind.settle is not None:
+        kind.settle(session, who, record, changes, values, what)
+    before = kind.describe(session, record)
+    changed = {k: v for k, v in values.items() if getattr(record, k) != v}
+    model: Any = type(record)
+    guarded = update(model).values(**changed, row_version=row_version + 1)
+    if changed:
+        _guarded(session, kind, key, record, row_version, guarded)
+        session.refresh(record)
+        audit.record(
+            session, who.username, "update", kind.table, str(key), before=before, after=kind.describe(session, record)
+        )
+    elif getattr(record, "row_version") != row_version:  # noqa: B009
+        raise _conflict(session, kind.table, str(key), kind.noun)
+    return record
+
+
+def _delete(session: Session, who: Actor, kind: RecordKind[KeyT, RecordT], key: KeyT, row_version: object) -> None:
+    """Delete the record ``key`` if it is still at ``row_version``, audited."""
+    record, row_version = _existing(session, kind, key, row_version, "delete", who)
+    if kind.deletable is not None:
+        kind.deletable(session, record, kind.what(key))
+    before = kind.describe(session, record)
+    _guarded(session, kind, key, record, row_version, sql_delete(type(record)))
+    session.expunge(record)
+    audit.record(session, who.username, "delete", kind.table, str(key), before=before)
+
+
+def _guarded(
+    session: Session, kind: RecordKind[KeyT, RecordT], key: KeyT, record: Any, row_version: int, statement: Any
+) -> None:
+    """Run the UPDATE or DELETE ``statement`` on ``record`` only if it is still at
+    ``row_version``; else ``ConflictError``, naming who changed it last."""
+    model = type(record)
+    if record.row_version == row_version:
+        result = session.execute(
+            statement.where(model.id == record.id, model.row_version == row_version).execution_options(
+                synchronize_session=False
+            )
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            return
+    raise _conflict(session, kind.table, str(key), kind.noun)
 
 
 # -- audit descriptions -------------------------------------------------------------------
@@ -528,6 +480,128 @@ def describe_budget_line(session: Session, line: BudgetLine) -> dict[str, Any]:
 # -- activities ------------------------------------------------------------------------------
 
 
+def _activity(session: Session, code: object, version: PlanVersion | None = None) -> Activity | None:
+    return session.scalars(
+        select(Activity).where(Activity.code == code).execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def _dates(problems: _Found, start: dt.date | None, end: dt.date | None) -> None:
+    if start and end and end < start:
+        rule.bad(problems, "end_date", end.isoformat(), f"is before start_date {start.isoformat()}")
+
+
+def _clean_new_activity(problems: _Found, code: str, given: Mapping[str, object]) -> dict[str, Any]:
+    if not isinstance(code, str) or not _CODE.match(code):
+        rule.bad(problems, "code", code, "is not a code (letters, digits, '.', '_', '-'; at most 32 characters)")
+    clean: dict[str, Any] = {
+        "code": code,
+        "title": rule.text(problems, "title", given["title"], 300),
+        "start_date": rule.date(problems, "start_date", given["start_date"]),
+        "end_date": rule.date(problems, "end_date", given["end_date"]),
+    }
+    _dates(problems, clean["start_date"], clean["end_date"])
+    clean["status"] = rule.choice(problems, "status", given["status"], ACTIVITY_STATUSES, optional=True)
+    clean["owner"] = rule.text(problems, "owner", given["owner"], 100, optional=True)
+    return clean | {"unit": given["unit"], "objective": given["objective"]}
+
+
+def _new_activity(
+    session: Session, code: str, clean: dict[str, Any], version: PlanVersion | None
+) -> tuple[Activity, int]:
+    unit = _unit(session, clean.pop("unit"))
+    objective = _objective(session, clean.pop("objective"))
+    return Activity(**clean, objective_id=objective.id, unit_id=unit.id), unit.id
+
+
+def _activity_changes(
+    session: Session, activity: Activity, changes: Mapping[str, object], problems: _Found
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if "title" in changes:
+        values["title"] = rule.text(problems, "title", changes["title"], 300)
+    for name in ("start_date", "end_date"):
+        if name in changes:
+            values[name] = rule.date(problems, name, changes[name])
+    _dates(problems, values.get("start_date", activity.start_date), values.get("end_date", activity.end_date))
+    if "status" in changes:
+        values["status"] = rule.choice(problems, "status", changes["status"], ACTIVITY_STATUSES, optional=True)
+    if "owner" in changes:
+        values["owner"] = rule.text(problems, "owner", changes["owner"], 100, optional=True)
+    return values
+
+
+def _move_activity(
+    session: Session, who: Actor, activity: Activity, changes: Mapping[str, object], values: dict[str, Any], what: str
+) -> None:
+    """Resolve a new unit (which ``who`` must write for too) and objective; refuse a move
+    that would rewrite an approved plan or the objective of booked actuals."""
+    if "unit" in changes:
+        new_unit = _unit(session, changes["unit"])
+        require_plan_write(session, who, unit_id=new_unit.id, what=what)
+        values["unit_id"] = new_unit.id
+    if "objective" in changes:
+        values["objective_id"] = _objective(session, changes["objective"]).id
+    moved = [
+        name
+        for name, column in (("unit", "unit_id"), ("objective", "objective_id"))
+        if column in values and values[column] != getattr(activity, column)
+    ]
+    locked = (
+        session.scalars(
+            select(PlanVersion.name)
+            .distinct()
+            .join(CostLine, CostLine.version_id == PlanVersion.id)
+            .where(CostLine.activity_id == activity.id, PlanVersion.status != "draft")
+            .order_by(PlanVersion.name)
+        ).all()
+        if moved
+        else []
+    )
+    if locked:
+        raise UsageError(
+            f"cannot change the {' and '.join(moved)} of {what}: it has cost lines in "
+            f"{', '.join(locked)}, which only draft versions may change; create a new "
+            "activity instead"
+        )
+    if "objective" in moved and (booked := _count(session, Actual, Actual.activity_id == activity.id)):
+        raise UsageError(
+            f"cannot change the objective of {what}: {booked} actuals are booked to it and "
+            "would move to the new objective with it; create a new activity instead"
+        )
+
+
+def _count(session: Session, model: Any, condition: Any) -> int:
+    return int(session.scalar(select(func.count()).select_from(model).where(condition)) or 0)
+
+
+def _activity_deletable(session: Session, activity: Activity, what: str) -> None:
+    lines = _count(session, CostLine, CostLine.activity_id == activity.id)
+    actuals = _count(session, Actual, Actual.activity_id == activity.id)
+    if lines or actuals:
+        raise UsageError(
+            f"cannot delete {what}: {lines} cost lines and {actuals} actuals refer to it; "
+            "set its status to cancelled instead"
+        )
+
+
+ACTIVITY: RecordKind[str, Activity] = RecordKind(
+    noun="activity",
+    article="an",
+    table="activities",
+    fields=ACTIVITY_FIELDS,
+    version=lambda code: None,
+    find=_activity,
+    unit=lambda activity: activity.unit_id,
+    describe=lambda session, activity: describe_activity(activity),
+    clean_new=_clean_new_activity,
+    new=_new_activity,
+    clean_changes=_activity_changes,
+    settle=_move_activity,
+    deletable=_activity_deletable,
+)
+
+
 def create_activity(
     session: Session,
     who: Actor,
@@ -542,37 +616,8 @@ def create_activity(
     owner: str | None = None,
 ) -> Activity:
     """Create the activity ``code`` under ``objective`` and ``unit`` (codes)."""
-    what = f"activity {code}"
-    require_writer(who, what, verb="create")
-    problems = _Problems(what)
-    if not isinstance(code, str) or not _CODE.match(code):
-        problems.add("code", code, "is not a code (letters, digits, '.', '_', '-'; at most 32 characters)")
-    clean_title = _text(problems, "title", title, 300)
-    start = _date(problems, "start_date", start_date)
-    end = _date(problems, "end_date", end_date)
-    if start and end and end < start:
-        problems.add("end_date", end.isoformat(), f"is before start_date {start.isoformat()}")
-    clean_status = _choice(problems, "status", status, ACTIVITY_STATUSES, optional=True)
-    clean_owner = _text(problems, "owner", owner, 100, optional=True)
-    problems.check()
-    the_unit = _unit(session, unit)
-    the_objective = _objective(session, objective)
-    require_plan_write(session, who, unit_id=the_unit.id, what=what, verb="create")
-    if session.scalar(select(Activity.id).where(Activity.code == code)) is not None:
-        raise UsageError(f"there is already an activity {code}")
-    activity = Activity(
-        code=code,
-        title=clean_title,
-        objective_id=the_objective.id,
-        unit_id=the_unit.id,
-        start_date=start,
-        end_date=end,
-        status=clean_status,
-        owner=clean_owner,
-    )
-    _insert(session, activity, table="activities", key=code, noun="activity")
-    audit.record(session, who.username, "create", "activities", code, after=describe_activity(activity))
-    return activity
+    given = {"title": title, "objective": objective, "unit": unit, "start_date": start_date}
+    return _create(session, who, ACTIVITY, code, given | {"end_date": end_date, "status": status, "owner": owner})
 
 
 def update_activity(
@@ -586,106 +631,95 @@ def update_activity(
     a draft (that would rewrite an approved plan), nor its objective while
     actuals are booked to it (their objective is taken from the activity).
     """
-    row_version = _row_version(row_version)
-    what = f"activity {code}"
-    require_writer(who, what)
-    activity = session.scalars(
-        select(Activity).where(Activity.code == code).execution_options(populate_existing=True)
-    ).one_or_none()
-    if activity is None:
-        raise _missing(session, "activities", str(code), "activity")
-    require_plan_write(session, who, unit_id=activity.unit_id, what=what)
-    problems = _Problems(what)
-    _unknown_fields(problems, changes, ACTIVITY_FIELDS)
-    values: dict[str, Any] = {}
-    if "title" in changes:
-        values["title"] = _text(problems, "title", changes["title"], 300)
-    if "start_date" in changes:
-        values["start_date"] = _date(problems, "start_date", changes["start_date"])
-    if "end_date" in changes:
-        values["end_date"] = _date(problems, "end_date", changes["end_date"])
-    start = values.get("start_date", activity.start_date)
-    end = values.get("end_date", activity.end_date)
-    if start and end and end < start:
-        problems.add("end_date", end.isoformat(), f"is before start_date {start.isoformat()}")
-    if "status" in changes:
-        values["status"] = _choice(problems, "status", changes["status"], ACTIVITY_STATUSES, optional=True)
-    if "owner" in changes:
-        values["owner"] = _text(problems, "owner", changes["owner"], 100, optional=True)
-    problems.check()
-    if "unit" in changes:
-        new_unit = _unit(session, changes["unit"])
-        require_plan_write(session, who, unit_id=new_unit.id, what=what)
-        values["unit_id"] = new_unit.id
-    if "objective" in changes:
-        values["objective_id"] = _objective(session, changes["objective"]).id
-    moved = [
-        name
-        for name, column in (("unit", "unit_id"), ("objective", "objective_id"))
-        if column in values and values[column] != getattr(activity, column)
-    ]
-    if moved:
-        locked = session.scalars(
-            select(PlanVersion.name)
-            .distinct()
-            .join(CostLine, CostLine.version_id == PlanVersion.id)
-            .where(CostLine.activity_id == activity.id, PlanVersion.status != "draft")
-            .order_by(PlanVersion.name)
-        ).all()
-        if locked:
-            raise UsageError(
-                f"cannot change the {' and '.join(moved)} of {what}: it has cost lines in "
-                f"{', '.join(locked)}, which only draft versions may change; create a new "
-                "activity instead"
-            )
-    if "objective" in moved:
-        booked = session.scalar(select(func.count()).select_from(Actual).where(Actual.activity_id == activity.id))
-        if booked:
-            raise UsageError(
-                f"cannot change the objective of {what}: {booked} actuals are booked to it and "
-                "would move to the new objective with it; create a new activity instead"
-            )
-    _update_audited(
-        session, who, activity, row_version, values, describe_activity, table="activities", key=code, noun="activity"
-    )
-    return activity
+    return _update(session, who, ACTIVITY, code, row_version, changes)
 
 
 def delete_activity(session: Session, who: Actor, code: str, row_version: int) -> None:
     """Delete the activity ``code`` if it is still at ``row_version`` and nothing refers
     to it (no cost line in any version, no actual)."""
-    row_version = _row_version(row_version)
-    what = f"activity {code}"
-    require_writer(who, what, verb="delete")
-    activity = session.scalars(
-        select(Activity).where(Activity.code == code).execution_options(populate_existing=True)
-    ).one_or_none()
-    if activity is None:
-        raise _missing(session, "activities", str(code), "activity")
-    require_plan_write(session, who, unit_id=activity.unit_id, what=what, verb="delete")
-    lines = session.scalar(select(func.count()).select_from(CostLine).where(CostLine.activity_id == activity.id))
-    actuals = session.scalar(select(func.count()).select_from(Actual).where(Actual.activity_id == activity.id))
-    if lines or actuals:
-        raise UsageError(
-            f"cannot delete {what}: {lines} cost lines and {actuals} actuals refer to it; "
-            "set its status to cancelled instead"
-        )
-    _delete_audited(
-        session, who, activity, row_version, describe_activity, table="activities", key=code, noun="activity"
-    )
+    _delete(session, who, ACTIVITY, code, row_version)
 
 
 # -- cost lines ------------------------------------------------------------------------------
 
 
-def _staff_amount(session: Session, problems: _Problems, grade: str, year: int, work_months_e2: int) -> int | None:
+def _staff_amount(session: Session, problems: _Found, grade: str, year: int, work_months_e2: int) -> int | None:
     annual = session.scalar(
         select(StandardCost.annual_cost_centimes).where(StandardCost.grade == grade, StandardCost.year == year)
     )
     if annual is None:
-        problems.add("amount", None, f"is missing and there is no standard cost for {grade} in {year}")
+        rule.bad(problems, "amount", None, f"is missing and there is no standard cost for {grade} in {year}")
         return None
     return staff_cost(work_months_e2, annual)
+
+
+def _clean_new_cost_line(problems: _Found, key: CostLineKey, given: Mapping[str, object]) -> dict[str, Any]:
+    clean = {
+        "year": rule.year(problems, key.year),
+        "category": rule.choice(problems, "category", key.category, CATEGORIES, optional=False),
+        "grade": rule.choice(problems, "grade", key.grade, GRADES, optional=True),
+        "work_months_e2": rule.work_months(problems, given["work_months"]),
+    }
+    amount = given["amount"]
+    clean["amount_centimes"] = None if amount is None or amount == "" else rule.money(problems, "amount", amount)
+    if clean["category"] and clean["category"] != "staff" and (clean["grade"] or clean["work_months_e2"] is not None):
+        rule.bad(problems, "category", clean["category"], "has no grade or work-months; only staff lines do")
+    return clean
+
+
+def _new_cost_line(
+    session: Session, key: CostLineKey, clean: dict[str, Any], version: PlanVersion | None
+) -> tuple[CostLine, int]:
+    assert version is not None
+    activity = find_activity(session, key.activity)
+    source = _funding_source(session, key.funding_source)
+    line = CostLine(**clean, version_id=version.id, activity_id=activity.id, funding_source_id=source.id)
+    return line, activity.unit_id
+
+
+def _price_cost_line(session: Session, line: CostLine, problems: _Found) -> None:
+    """Price a staff line given no amount from the standard cost of its grade and year."""
+    if line.amount_centimes is not None:
+        return
+    if line.grade and line.work_months_e2 is not None:
+        amount = _staff_amount(session, problems, line.grade, line.year, line.work_months_e2)
+        if amount is not None:
+            line.amount_centimes = amount
+    else:
+        rule.bad(problems, "amount", None, "is missing (only a staff line with a grade and "
+             "work-months is priced from the standard cost)")  # fmt: skip
+
+
+def _cost_line_changes(
+    session: Session, line: CostLine, changes: Mapping[str, object], problems: _Found
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if "work_months" in changes:
+        months = rule.work_months(problems, changes["work_months"])
+        if months is not None and line.category != "staff":
+            rule.bad(problems, "work_months", changes["work_months"], "belongs to staff lines only")
+        values["work_months_e2"] = months
+    if "amount" in changes:
+        values["amount_centimes"] = rule.money(problems, "amount", changes["amount"])
+    elif values.get("work_months_e2") is not None and line.grade:
+        values["amount_centimes"] = _staff_amount(session, problems, line.grade, line.year, values["work_months_e2"])
+    return values
+
+
+COST_LINE: RecordKind[CostLineKey, CostLine] = RecordKind(
+    noun="cost line",
+    article="a",
+    table="cost_lines",
+    fields=COST_LINE_FIELDS,
+    version=lambda key: key.version,
+    find=lambda session, key, version: None if version is None else _cost_line(session, key, version),
+    unit=lambda line: line.activity.unit_id,
+    describe=lambda session, line: describe_cost_line(line),
+    clean_new=_clean_new_cost_line,
+    new=_new_cost_line,
+    clean_changes=_cost_line_changes,
+    derive=_price_cost_line,
+)
 
 
 def create_cost_line(
@@ -702,47 +736,7 @@ def create_cost_line(
     ``work_months x annual standard cost / 12``. Grades and work-months belong
     to staff lines only. The year must lie in the version's period.
     """
-    what = f"cost line {key}"
-    require_writer(who, what, verb="create")
-    problems = _Problems(what)
-    year = _year(problems, key.year)
-    category = _choice(problems, "category", key.category, CATEGORIES, optional=False)
-    grade = _choice(problems, "grade", key.grade, GRADES, optional=True)
-    months = _work_months(problems, work_months)
-    centimes = None if amount is None or amount == "" else _money(problems, "amount", amount)
-    if category and category != "staff" and (grade or months is not None):
-        problems.add("category", category, "has no grade or work-months; only staff lines do")
-    problems.check()
-    assert year is not None and category is not None
-    version = _version_for_write(session, key.version, creating=True)
-    activity = find_activity(session, key.activity)
-    source = _funding_source(session, key.funding_source)
-    require_plan_write(session, who, unit_id=activity.unit_id, version=version, what=what, verb="create")
-    if not version.covers(year):
-        problems.add("year", year, f"is outside the period {version.period} of {version.name}")
-    if centimes is None:
-        if grade and months is not None:
-            centimes = _staff_amount(session, problems, grade, year, months)
-        else:
-            problems.add("amount", None, "is missing (only a staff line with a grade and "
-                         "work-months is priced from the standard cost)")  # fmt: skip
-    problems.check()
-    assert centimes is not None
-    if _cost_line(session, key, version) is not None:
-        raise UsageError(f"there is already a {what}")
-    line = CostLine(
-        version_id=version.id,
-        activity_id=activity.id,
-        year=year,
-        category=category,
-        grade=grade,
-        work_months_e2=months,
-        amount_centimes=centimes,
-        funding_source_id=source.id,
-    )
-    _insert(session, line, table="cost_lines", key=str(key), noun="cost line")
-    audit.record(session, who.username, "create", "cost_lines", str(key), after=describe_cost_line(line))
-    return line
+    return _create(session, who, COST_LINE, key, {"amount": amount, "work_months": work_months})
 
 
 def update_cost_line(
@@ -755,88 +749,58 @@ def update_cost_line(
     """Change the amount and/or work-months of the cost line ``key`` if it is still at
     ``row_version``. New work-months on a graded staff line without a new amount
     reprice it from the standard cost."""
-    row_version = _row_version(row_version)
-    what = f"cost line {key}"
-    require_writer(who, what)
-    version = _version_for_write(session, key.version, creating=False)
-    line = _cost_line(session, key, version)
-    if line is None:
-        raise _missing(session, "cost_lines", str(key), "cost line")
-    require_plan_write(session, who, unit_id=line.activity.unit_id, version=version, what=what)
-    problems = _Problems(what)
-    _unknown_fields(problems, changes, COST_LINE_FIELDS)
-    values: dict[str, Any] = {}
-    if "work_months" in changes:
-        months = _work_months(problems, changes["work_months"])
-        if months is not None and line.category != "staff":
-            problems.add("work_months", changes["work_months"], "belongs to staff lines only")
-        values["work_months_e2"] = months
-    if "amount" in changes:
-        values["amount_centimes"] = _money(problems, "amount", changes["amount"])
-    elif values.get("work_months_e2") is not None and line.grade:
-        values["amount_centimes"] = _staff_amount(session, problems, line.grade, line.year, values["work_months_e2"])
-    problems.check()
-    _update_audited(
-        session, who, line, row_version, values, describe_cost_line, table="cost_lines", key=str(key), noun="cost line"
-    )
-    return line
+    return _update(session, who, COST_LINE, key, row_version, changes)
 
 
 def delete_cost_line(session: Session, who: Actor, key: CostLineKey, row_version: int) -> None:
     """Delete the cost line ``key`` of a draft version if it is still at ``row_version``."""
-    row_version = _row_version(row_version)
-    what = f"cost line {key}"
-    require_writer(who, what, verb="delete")
-    version = _version_for_write(session, key.version, creating=False)
-    line = _cost_line(session, key, version)
-    if line is None:
-        raise _missing(session, "cost_lines", str(key), "cost line")
-    require_plan_write(session, who, unit_id=line.activity.unit_id, version=version, what=what, verb="delete")
-    _delete_audited(
-        session, who, line, row_version, describe_cost_line, table="cost_lines", key=str(key), noun="cost line"
-    )
+    _delete(session, who, COST_LINE, key, row_version)
 
 
 # -- budget lines ----------------------------------------------------------------------------
 
 
-def create_budget_line(session: Session, who: Actor, key: BudgetLineKey, *, amount: object) -> BudgetLine:
-    """Create the budget line ``key`` in a draft version; the year must lie in its period."""
-    what = f"budget line {key}"
-    require_writer(who, what, verb="create")
-    problems = _Problems(what)
-    year = _year(problems, key.year)
-    category = _choice(problems, "category", key.category, CATEGORIES, optional=False)
-    centimes = _money(problems, "amount", amount)
-    problems.check()
-    assert year is not None and category is not None and centimes is not None
-    version = _version_for_write(session, key.version, creating=True)
+def _clean_new_budget_line(problems: _Found, key: BudgetLineKey, given: Mapping[str, object]) -> dict[str, Any]:
+    return {
+        "year": rule.year(problems, key.year),
+        "category": rule.choice(problems, "category", key.category, CATEGORIES, optional=False),
+        "amount_centimes": rule.money(problems, "amount", given["amount"]),
+    }
+
+
+def _new_budget_line(
+    session: Session, key: BudgetLineKey, clean: dict[str, Any], version: PlanVersion | None
+) -> tuple[BudgetLine, int]:
+    assert version is not None
     unit = _unit(session, key.unit)
     objective = _objective(session, key.objective)
-    require_plan_write(session, who, unit_id=unit.id, version=version, what=what, verb="create")
-    if not version.covers(year):
-        problems.add("year", year, f"is outside the period {version.period} of {version.name}")
-        problems.check()
-    if _budget_line(session, key, version) is not None:
-        raise UsageError(f"there is already a {what}")
-    line = BudgetLine(
-        version_id=version.id,
-        unit_id=unit.id,
-        objective_id=objective.id,
-        year=year,
-        category=category,
-        amount_centimes=centimes,
-    )
-    _insert(session, line, table="budget_lines", key=str(key), noun="budget line")
-    audit.record(
-        session,
-        who.username,
-        "create",
-        "budget_lines",
-        str(key),
-        after=describe_budget_line(session, line),
-    )
-    return line
+    return BudgetLine(**clean, version_id=version.id, unit_id=unit.id, objective_id=objective.id), unit.id
+
+
+def _budget_line_changes(
+    session: Session, line: BudgetLine, changes: Mapping[str, object], problems: _Found
+) -> dict[str, Any]:
+    return {"amount_centimes": rule.money(problems, "amount", changes["amount"])} if "amount" in changes else {}
+
+
+BUDGET_LINE: RecordKind[BudgetLineKey, BudgetLine] = RecordKind(
+    noun="budget line",
+    article="a",
+    table="budget_lines",
+    fields=BUDGET_LINE_FIELDS,
+    version=lambda key: key.version,
+    find=lambda session, key, version: None if version is None else _budget_line(session, key, version),
+    unit=lambda line: line.unit_id,
+    describe=describe_budget_line,
+    clean_new=_clean_new_budget_line,
+    new=_new_budget_line,
+    clean_changes=_budget_line_changes,
+)
+
+
+def create_budget_line(session: Session, who: Actor, key: BudgetLineKey, *, amount: object) -> BudgetLine:
+    """Create the budget line ``key`` in a draft version; the year must lie in its period."""
+    return _create(session, who, BUDGET_LINE, key, {"amount": amount})
 
 
 def update_budget_line(
@@ -847,284 +811,9 @@ def update_budget_line(
     changes: Mapping[str, object],
 ) -> BudgetLine:
     """Change the amount of the budget line ``key`` if it is still at ``row_version``."""
-    row_version = _row_version(row_version)
-    what = f"budget line {key}"
-    require_writer(who, what)
-    version = _version_for_write(session, key.version, creating=False)
-    line = _budget_line(session, key, version)
-    if line is None:
-        raise _missing(session, "budget_lines", str(key), "budget line")
-    require_plan_write(session, who, unit_id=line.unit_id, version=version, what=what)
-    problems = _Problems(what)
-    _unknown_fields(problems, changes, BUDGET_LINE_FIELDS)
-    values: dict[str, Any] = {}
-    if "amount" in changes:
-        values["amount_centimes"] = _money(problems, "amount", changes["amount"])
-    problems.check()
-    _update_audited(
-        session,
-        who,
-        line,
-        row_version,
-        values,
-        partial(describe_budget_line, session),
-        table="budget_lines",
-        key=str(key),
-        noun="budget line",
-    )
-    return line
+    return _update(session, who, BUDGET_LINE, key, row_version, changes)
 
 
 def delete_budget_line(session: Session, who: Actor, key: BudgetLineKey, row_version: int) -> None:
     """Delete the budget line ``key`` of a draft version if it is still at ``row_version``."""
-    row_version = _row_version(row_version)
-    what = f"budget line {key}"
-    require_writer(who, what, verb="delete")
-    version = _version_for_write(session, key.version, creating=False)
-    line = _budget_line(session, key, version)
-    if line is None:
-        raise _missing(session, "budget_lines", str(key), "budget line")
-    require_plan_write(session, who, unit_id=line.unit_id, version=version, what=what, verb="delete")
-    _delete_audited(
-        session,
-        who,
-        line,
-        row_version,
-        partial(describe_budget_line, session),
-        table="budget_lines",
-        key=str(key),
-        noun="budget line",
-    )
-
-
-# -- comments ------------------------------------------------------------------------------
-
-#: A part of a business key: a column of the table, or a foreign key and the
-#: business-key column of the table it points to.
-_Part = InstrumentedAttribute[Any] | tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]]
-
-#: The records comments may address: table -> (model, business-key parts in order).
-COMMENTABLE: dict[str, tuple[type[Base], tuple[_Part, ...]]] = {
-    "units": (Unit, (Unit.code,)),
-    "objectives": (Objective, (Objective.code,)),
-    "members": (Member, (Member.code,)),
-    "unit_values": (UnitValue, (UnitValue.year, UnitValue.member_type)),
-    "funding_sources": (FundingSource, (FundingSource.code,)),
-    "plan_versions": (PlanVersion, (PlanVersion.name,)),
-    "activities": (Activity, (Activity.code,)),
-    "standard_costs": (StandardCost, (StandardCost.grade, StandardCost.year)),
-    "cost_lines": (
-        CostLine,
-        (
-            (CostLine.version_id, PlanVersion.name),
-            (CostLine.activity_id, Activity.code),
-            CostLine.year,
-            CostLine.category,
-            CostLine.grade,
-            (CostLine.funding_source_id, FundingSource.code),
-        ),
-    ),
-    "budget_lines": (
-        BudgetLine,
-        (
-            (BudgetLine.version_id, PlanVersion.name),
-            (BudgetLine.unit_id, Unit.code),
-            (BudgetLine.objective_id, Objective.code),
-            BudgetLine.year,
-            BudgetLine.category,
-        ),
-    ),
-    "actuals": (Actual, (Actual.reference,)),
-    "income": (Income, (Income.reference,)),
-    "products": (Product, (Product.code,)),
-    "overhead_rates": (OverheadRate, ((OverheadRate.unit_id, Unit.code), OverheadRate.year)),
-    "cost_recovery": (CostRecoveryEntry, (CostRecoveryEntry.reference,)),
-    "kpis": (Kpi, (Kpi.code,)),
-    "kpi_targets": (KpiTarget, ((KpiTarget.kpi_id, Kpi.code), KpiTarget.year)),
-    "measurements": (Measurement, ((Measurement.kpi_id, Kpi.code), Measurement.date)),
-    "posts": (Post, (Post.post_number,)),
-    "recruitments": (Recruitment, (Recruitment.vacancy_id,)),
-    "staff": (Staff, (Staff.staff_id,)),
-    "agreements": (Agreement, (Agreement.code,)),
-    "users": (User, (User.username,)),
-}
-
-
-def _locate(session: Session, table: str, key: str) -> Base:
-    """The record of ``table`` whose business key string is ``key``; ``NotFound`` otherwise."""
-    if table not in COMMENTABLE:
-        raise UsageError(
-            f"{table!r} is not a table whose records take comments; choose one of {', '.join(sorted(COMMENTABLE))}"
-        )
-    if not isinstance(key, str) or not key:
-        raise UsageError(f"a comment needs the business key of the {table} record it is on")
-    model, parts = COMMENTABLE[table]
-    texts = key.rsplit(audit.KEY_SEPARATOR, len(parts) - 1) if len(parts) > 1 else [key]
-    if len(texts) != len(parts):
-        raise NotFound(f"record of {table}", key)
-    query = select(model)
-    for part, text in zip(parts, texts, strict=True):
-        if isinstance(part, tuple):
-            column, ref = part
-            if text == "":
-                query = query.where(column.is_(None))
-            else:
-                ref_id = getattr(ref.class_, "id")  # noqa: B009
-                query = query.where(column == select(ref_id).where(ref == text).scalar_subquery())
-            continue
-        if text == "":
-            query = query.where(part.is_(None))
-            continue
-        value: Any = text
-        column_type = part.expression.type
-        try:
-            if isinstance(column_type, Integer):
-                value = int(text)
-            elif isinstance(column_type, Date):
-                value = dt.date.fromisoformat(text)
-        except ValueError:
-            raise NotFound(f"record of {table}", key) from None
-        query = query.where(part == value)
-    record = session.scalars(query.limit(1)).first()
-    if record is None:
-        raise NotFound(f"record of {table}", key)
-    return record
-
-
-def _unit_of(record: Base) -> int | None:
-    if isinstance(record, CostLine):
-        return record.activity.unit_id
-    if isinstance(record, Unit):
-        return record.id
-    unit_id = getattr(record, "unit_id", None)
-    return unit_id if isinstance(unit_id, int) else None
-
-
-def _require_comment(session: Session, who: Actor, table: str, key: str, verb: str, *, must_exist: bool = True) -> None:
-    what = f"{table} record {key}"
-    require_writer(who, what, verb=verb)
-    try:
-        record = _locate(session, table, key)
-    except NotFound:
-        if must_exist:
-            raise
-        return  # the record is gone: any writer may resolve what was said about it
-    unit_id = _unit_of(record)
-    if unit_id is not None:
-        require_plan_write(session, who, unit_id=unit_id, what=what, verb=verb)
-
-
-def describe_comment(comment: Comment) -> dict[str, Any]:
-    """The comment as the audit trail records it."""
-    return {
-        "id": comment.id,
-        "table": comment.table_name,
-        "key": comment.record_key,
-        "author": comment.author,
-        "body": comment.body,
-        "created_at": audit.utc(comment.created_at).isoformat(timespec="seconds"),
-        "resolved_by": comment.resolved_by,
-        "resolved_at": (audit.utc(comment.resolved_at).isoformat(timespec="seconds") if comment.resolved_at else None),
-    }
-
-
-def add_comment(session: Session, who: Actor, table: str, key: str, body: str) -> Comment:
-    """Comment on the record of ``table`` whose business key is ``key``.
-
-    Commenting needs write access to the record's unit when it has one
-    (activities, cost and budget lines, products, posts ...); a reviewer only reads.
-    """
-    _require_comment(session, who, table, key, "comment on")
-    problems = _Problems(f"a comment on {table} {key}")
-    if not isinstance(body, str) or not body.strip():
-        problems.add("body", body, "is empty")
-    elif len(body) > COMMENT_MAX:
-        problems.add("body", body[:40] + "...", f"is longer than {COMMENT_MAX} characters")
-    problems.check()
-    comment = Comment(
-        table_name=table,
-        record_key=key,
-        author=who.username,
-        body=body.strip(),
-        created_at=dt.datetime.now(dt.UTC),
-    )
-    session.add(comment)
-    session.flush()
-    audit.record(
-        session,
-        who.username,
-        "create",
-        "comments",
-        str(comment.id),
-        after=describe_comment(comment),
-    )
-    return comment
-
-
-def list_comments(
-    session: Session,
-    table: str | None = None,
-    key: str | None = None,
-    *,
-    include_resolved: bool = True,
-) -> list[Comment]:
-    """Comments, oldest first; only those on ``table`` and/or the record ``key`` if given."""
-    query = select(Comment).order_by(Comment.id)
-    if table is not None:
-        query = query.where(Comment.table_name == table)
-    if key is not None:
-        query = query.where(Comment.record_key == key)
-    if not include_resolved:
-        query = query.where(Comment.resolved_at.is_(None))
-    return list(session.scalars(query))
-
-
-def resolve_comment(session: Session, who: Actor, comment_id: int) -> Comment:
-    """Mark the comment ``comment_id`` resolved. Needs the same access as commenting on its
-    record; a comment already resolved by someone else is a ``ConflictError``."""
-    if isinstance(comment_id, bool) or not isinstance(comment_id, int):
-        raise UsageError(f"{comment_id!r} is not a comment number")
-    comment = session.get(Comment, comment_id, populate_existing=True)
-    if comment is None:
-        raise NotFound("comment", str(comment_id))
-    _require_comment(
-        session,
-        who,
-        comment.table_name,
-        comment.record_key,
-        "resolve a comment on",
-        must_exist=False,
-    )
-    what = f"comment {comment_id} on {comment.table_name} {comment.record_key}"
-    before = describe_comment(comment)
-    result = session.execute(
-        update(Comment)
-        .where(
-            Comment.id == comment.id,
-            Comment.row_version == comment.row_version,
-            Comment.resolved_at.is_(None),
-        )
-        .values(
-            resolved_by=who.username,
-            resolved_at=dt.datetime.now(dt.UTC),
-            row_version=comment.row_version + 1,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(comment)
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise ConflictError(
-            what,
-            comment.resolved_by,
-            audit.utc(comment.resolved_at) if comment.resolved_at else None,
-        )
-    audit.record(
-        session,
-        who.username,
-        "update",
-        "comments",
-        str(comment.id),
-        before=before,
-        after=describe_comment(comment),
-    )
-    return comment
+    _delete(session, who, BUDGET_LINE, key, row_version)

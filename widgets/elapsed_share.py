@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 import traitlets
 
+from itu_plan.headlines import HEADLINES
 from widgets import format as fmt
 from widgets.base import Composite
-from widgets.kpi_cards import HEADLINES
 
 if TYPE_CHECKING:
     from widgets.app import App
