@@ -168,7 +168,9 @@ def test_two_thousand_forged_edits_leave_a_few_audit_events_with_the_exact_count
                      (str(KEY), 997)]  # fmt: skip
     assert sum(n or 1 for _k, n in found) == 2000  # a first refusal is one, a count is n
     assert amount(demo_url) == Decimal("35698.00")
-    assert seconds < 20, seconds  # about 1 s on SQLite; each refused write still opens a transaction
+    # about 1 s on SQLite, 4 s on PostgreSQL when the machine is quiet (each refused write still
+    # opens a transaction); 21 s and 2,000 events before. Loose: CI shares two cores.
+    assert seconds < 90, seconds
 
 
 def test_a_planner_outside_the_unit_is_refused_and_audited(demo_url: str) -> None:
