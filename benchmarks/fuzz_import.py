@@ -42,6 +42,15 @@ def main(argv: list[str] | None = None) -> int:
     smallest: dict[str, Outcome] = {}
     started = time.perf_counter()
     root = Path(tempfile.mkdtemp(prefix="itu-plan-fuzz-"))
+    if out.exists():
+        shutil.rmtree(out)
+    kinds: list[str] = []
+
+    def folder(kind: str) -> Path:
+        if kind not in kinds:
+            kinds.append(kind)
+        return out / f"{kinds.index(kind) + 1:03d}"
+
     try:
         with bench(root / "bench", server) as workspaces:
 
@@ -58,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                     kind = outcome.signature()
                     if kind not in smallest or case.size() < smallest[kind].case.size():
                         smallest[kind] = outcome
+                        save(outcome, folder(kind))  # as it goes: a long run can be looked at before its end
                     print(f"FAIL #{len(outcomes)}: {case.describe()[:200]}: {outcome.failures}", flush=True)
                 if len(outcomes) % 500 == 0:
                     failed = sum(1 for o in outcomes if o.failures)
@@ -72,11 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(root, ignore_errors=True)
     seconds = time.perf_counter() - started
     failed = [o for o in outcomes if o.failures]
-    if out.exists():
-        shutil.rmtree(out)
-    for n, (kind, outcome) in enumerate(sorted(smallest.items()), 1):
-        save(outcome, out / f"{n:03d}")
-        print(f"kind {n}: {kind} ({sum(1 for o in failed if o.signature() == kind)} cases) -> {out / f'{n:03d}'}")
+    for kind in kinds:
+        print(f"{folder(kind)}: {kind} ({sum(1 for o in failed if o.signature() == kind)} cases)")
     processes = [o for o in outcomes if o.peak_mb is not None]
     peak = max((o.peak_mb or 0 for o in processes), default=0)
     codes = Counter(o.exit_code for o in outcomes)

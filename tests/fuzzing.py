@@ -8,7 +8,8 @@ PostgreSQL, in-process through :func:`itu_plan.cli.main` or as a real process, a
 :func:`check` says what went wrong:
 
 - the exit code is 0 or 2, never 1 (or anything else); no traceback is printed;
-- every line on stderr is a problem ``FILE:ROW:COLUMN: message`` or ``itu-plan: ...``;
+- every line on stderr is a problem ``FILE:ROW:COLUMN: message``, ``... and N more problems``
+  or ``itu-plan: ...`` (a cell's newline or escape sequence never reaches the terminal raw);
 - on exit 2 the workspace is as before (content checksum and audit trail);
 - on exit 0 the audit trail verifies and the workspace still answers ``version list``;
 - the process stays under 500 MB and ends within a minute.
@@ -122,8 +123,18 @@ def mutate_bytes(draw: Draw, data: bytes) -> tuple[bytes, str]:
     return data[:at], f"truncate at byte {at}"
 
 
+def _grow(rows: list[list[str]]) -> str:
+    """A file left without data rows gets an empty one (mutations need a row to work on)."""
+    if not rows:
+        rows.append(["code"])
+    rows.append([""] * len(rows[0]))
+    return "an empty row"
+
+
 def mutate_cell(draw: Draw, rows: list[list[str]]) -> str:
     """Replace one cell (the header's too) with odd text."""
+    if len(rows) < 2:
+        return _grow(rows)
     r = draw(st.integers(0, len(rows) - 1)) if draw(st.integers(0, 9)) == 0 else draw(st.integers(1, len(rows) - 1))
     if not rows[r]:
         rows[r].append("")
@@ -136,6 +147,8 @@ def mutate_cell(draw: Draw, rows: list[list[str]]) -> str:
 
 def mutate_rows(draw: Draw, rows: list[list[str]]) -> str:
     """Duplicate, drop, shuffle rows; add or drop a column; swap two header names."""
+    if len(rows) < 2:
+        return _grow(rows)
     how = draw(st.sampled_from(["duplicate", "drop", "shuffle", "extra cell", "extra column", "drop column", "swap"]))
     body = range(1, len(rows))
     if how == "duplicate":
@@ -251,8 +264,23 @@ def workbook(sheets: dict[str, list[list[object]]]) -> bytes:
                 sheet.append(row)
             except (IllegalCharacterError, ValueError, TypeError):
                 sheet.append([repr(v) if isinstance(v, str) else v for v in row])
+    book.properties.created = book.properties.modified = dt.datetime(2006, 1, 1)
     out = io.BytesIO()
     book.save(out)
+    with zipfile.ZipFile(out) as saved:
+        parts = {info.filename: saved.read(info) for info in saved.infolist()}
+    core = parts.get("docProps/core.xml", b"")  # openpyxl stamps the time of saving
+    parts["docProps/core.xml"] = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2006-01-01T00:00:00Z", core)
+    return _zip(parts)
+
+
+def _zip(parts: dict[str, bytes]) -> bytes:
+    """A zip of these parts, the same bytes every time (no clock in it: the strategies must be
+    deterministic for hypothesis to replay them)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, content in parts.items():
+            target.writestr(zipfile.ZipInfo(name, date_time=(2006, 1, 1, 0, 0, 0)), content, zipfile.ZIP_DEFLATED)
     return out.getvalue()
 
 
@@ -305,11 +333,7 @@ def mutate_zip(draw: Draw, data: bytes) -> tuple[bytes, str]:
         text = draw(st.sampled_from(["&#0;", "&#x1b;", "&lt;x&gt;", "]]>", "&amp;", "\U0001f600"]))
         parts["xl/sharedStrings.xml"] = xml.replace("<t>", f"<t>{text}", 1).encode("utf-8")
         step = f"a shared string with {text}"
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for name, content in parts.items():
-            target.writestr(name, content)
-    return out.getvalue(), step or "rezipped"
+    return _zip(parts), step or "rezipped"
 
 
 # -- cases ----------------------------------------------------------------------------------------
@@ -585,10 +609,12 @@ def check(outcome: Outcome, url: str, before: tuple[str, int]) -> None:
         outcome.failures.append("traceback printed")
     if outcome.seconds > MAX_SECONDS:
         outcome.failures.append(f"slow: {outcome.seconds:.0f} s")
-    lines = outcome.stderr.splitlines()
-    stray = [line for line in lines if not (line.startswith("itu-plan: ") or PROBLEM_LINE.match(line))]
+    lines = [line for line in re.split(r"\r\n|\n|\r", outcome.stderr) if line]  # as a terminal breaks lines
+    stray = [line for line in lines if not (line.startswith(("itu-plan: ", "... and ")) or PROBLEM_LINE.match(line))]
     if stray and code in (0, 2):
         outcome.failures.append(f"stray stderr line: {stray[0][:80]!r}")
+    if re.search(r"[\x00-\x08\x0b-\x1f\x7f]", outcome.stderr + outcome.stdout):
+        outcome.failures.append("a raw control character in the output")
     if code == 2 and not lines:
         outcome.failures.append("exit 2 without a message")
     try:
