@@ -169,7 +169,9 @@ def alive(processes: set[tuple[int, int]]) -> set[tuple[int, int]]:
 
 def command_line(pid: int) -> str:
     with contextlib.suppress(OSError):
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:120]
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").replace(b"\0", b" ").decode(errors="replace")[:120]
+        )
     return "?"
 
 
@@ -187,6 +189,7 @@ class Point:
     finished: bool = False  # the command ended before the kill
     verify: int | None = None
     left: list[str] = field(default_factory=list)
+    helpers_left: int = 0  # of those left: forks of the command itself (the import's read-ahead helper)
     failures: list[str] = field(default_factory=list)
 
 
@@ -293,9 +296,9 @@ class Injector:
         tag = uuid.uuid4().hex
         point = Point(target.name, self.backend, at)
         seen: set[tuple[int, int]] = set()
+        argv = target.argv(url, self.scratch())
         process = subprocess.Popen(
-            target.argv(url, self.scratch()), env={**self.env, TAG: tag},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            argv, env={**self.env, TAG: tag}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )  # fmt: skip
         deadline = time.perf_counter() + at
         while time.perf_counter() < deadline and process.poll() is None:
@@ -311,6 +314,7 @@ class Injector:
         left = alive(seen) | tagged(tag)
         if left:
             point.left = [f"{pid} {command_line(pid)}" for pid, _ in sorted(left)]
+            point.helpers_left = sum(command_line(pid) == " ".join(argv)[:120] for pid, _ in left)
             point.failures.append(f"{len(left)} processes alive {GRACE_SECONDS:g} s after the kill: {point.left}")
             for pid, _ in left:  # they are ours: clean up
                 with contextlib.suppress(OSError):
