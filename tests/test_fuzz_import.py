@@ -240,3 +240,28 @@ def test_a_cell_that_does_not_fit_its_type_is_a_problem(
     with Workspace.open(url, user="boss") as ws:
         assert ws.checksum() == before
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="exports branch (read_xlsx): a workbook openpyxl cannot open is refused with openpyxl's message, "
+    "three lines long ('... could not read properties from X.\\nThis is most probably because the workbook "
+    "source files contain some invalid XML.\\nPlease see the exception for more details.'): one line expected",
+)
+def test_a_damaged_workbook_is_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by fuzzing: one byte gone from the workbook's properties (a date of 206-01-01)."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    with Workspace.open(url, user="tester", create=True) as ws:
+        ws.init()
+    rows = [line.split(",") for line in ORIGINAL["units.csv"].decode().splitlines()]
+    with zipfile.ZipFile(io.BytesIO(workbook({"units": rows}))) as source:  # type: ignore[dict-item]
+        parts = {info.filename: source.read(info) for info in source.infolist()}
+    parts["docProps/core.xml"] = parts["docProps/core.xml"].replace(b">2006-01-01T", b">206-01-01T", 1)
+    path = tmp_path / "units.xlsx"
+    with zipfile.ZipFile(path, "w") as target:
+        for name, content in parts.items():
+            target.writestr(name, content)
+    assert main(["--db", url, "import", str(path), "--kind", "units"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"itu-plan: {path} is not a readable .xlsx workbook")
+    assert len(err.splitlines()) == 1, err
