@@ -239,14 +239,21 @@ class Injector:
             return self.templates[base]
         name = f"template_{base}"
         self._drop(name)
-        if self.postgres is not None:
+        if base == "submitted":  # the demo's copy, its draft submitted
+            demo = self.prepare("demo")
+            if self.postgres is None:
+                shutil.copyfile(demo.removeprefix("sqlite:///"), self.root / f"{name}.db")
+            else:
+                self._sql(f'CREATE DATABASE "{name}" TEMPLATE "template_demo"')
+        elif self.postgres is not None:
             self._sql(f'CREATE DATABASE "{name}"')
         url = self._url(name)
         run = {"check": True, "capture_output": True, "env": self.env}
-        subprocess.run(itu("--db", url, "init"), **run)  # type: ignore[call-overload]
+        if base != "submitted":
+            subprocess.run(itu("--db", url, "init"), **run)  # type: ignore[call-overload]
         if base == "handmade":
             subprocess.run(itu("--db", url, "import", str(HANDMADE), "--quiet"), **run)  # type: ignore[call-overload]
-        if base in ("demo", "submitted"):
+        if base == "demo":
             subprocess.run(itu("--db", url, "demo", "--quiet"), **run)  # type: ignore[call-overload]
         if base == "submitted":
             subprocess.run(itu("--db", url, "version", "submit", DRAFT), **run)  # type: ignore[call-overload]
