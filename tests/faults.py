@@ -185,7 +185,7 @@ class Point:
     target: str
     backend: str
     at: float
-    state: str = ""  # before, after, or other
+    state: str = ""  # before, after, or other (before for a command that changes nothing)
     finished: bool = False  # the command ended before the kill
     verify: int | None = None
     left: list[str] = field(default_factory=list)
@@ -328,6 +328,8 @@ class Injector:
                     os.kill(pid, signal.SIGKILL)
         checksum = self.checksum(url)
         point.state = {measured.before: "before", measured.after: "after"}.get(checksum, "other")
+        if measured.before == measured.after and point.state == "after":
+            point.state = "before"  # a command that changes nothing (render): before, and after
         if point.state == "other":
             point.failures.append("the workspace is neither as before nor as after the command")
         verified = subprocess.run(
