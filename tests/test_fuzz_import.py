@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import shutil
+import subprocess
+import sys
 import traceback
 import zipfile
 from collections.abc import Iterator
@@ -36,9 +39,11 @@ def known(workspaces: Bench, outcome: Outcome) -> str | None:
         case.target in ("sheet", "workbook")
         and outcome.exit_code == 2
         and all(f.startswith("stray stderr line") for f in outcome.failures)
-        and "is not a readable .xlsx workbook" in outcome.stderr
+        and ("is not a readable .xlsx workbook" in outcome.stderr or "/openpyxl/" in outcome.stderr)
     ):
-        return "exports"  # openpyxl's message of several lines, in read_xlsx's refusal of a damaged workbook
+        # openpyxl's message of several lines in read_xlsx's refusal of a damaged workbook, or
+        # openpyxl's own warnings printed while it reads one: read_xlsx is the exports branch's
+        return "exports"
     if outcome.failures != ["exit 1"]:
         return None
     argv = case.argv(workspaces.url(case), case.write(workspaces.root / "case"))
@@ -265,3 +270,32 @@ def test_a_damaged_workbook_is_refused_in_one_line(tmp_path: Path, capsys: pytes
     err = capsys.readouterr().err
     assert err.startswith(f"itu-plan: {path} is not a readable .xlsx workbook")
     assert len(err.splitlines()) == 1, err
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="exports branch (read_xlsx): openpyxl's warnings reach the terminal: a workbook whose relationship "
+    "namespace is misspelt prints '.../openpyxl/reader/workbook.py:84: UserWarning: File contains an invalid "
+    "specification for 0. This will be removed' and '  warn(msg)' before the refusal",
+)
+def test_openpyxl_warnings_stay_off_the_terminal(tmp_path: Path) -> None:
+    """Found by the long fuzzing run (one bit flipped in xl/workbook.xml), as a real process."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    with Workspace.open(url, user="tester", create=True) as ws:
+        ws.init()
+    rows = [line.split(",") for line in ORIGINAL["units.csv"].decode().splitlines()]
+    with zipfile.ZipFile(io.BytesIO(workbook({"units": rows}))) as source:  # type: ignore[dict-item]
+        parts = {info.filename: source.read(info) for info in source.infolist()}
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
+        b'xmlns:r="http://schemas.', b'xmlns:r="http://skhemas.'
+    )
+    path = tmp_path / "units.xlsx"
+    with zipfile.ZipFile(path, "w") as target:
+        for name, content in parts.items():
+            target.writestr(name, content)
+    done = subprocess.run(
+        [sys.executable, "-m", "itu_plan.cli", "--db", url, "import", str(path), "--kind", "units"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(HANDMADE.parent.parent.parent)},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert all(line.startswith(("itu-plan: ", "units.csv:")) for line in done.stderr.splitlines()), done.stderr
