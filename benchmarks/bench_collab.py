@@ -19,7 +19,10 @@ the same run with every person connected as the database superuser (row-level
 security, grants and the database's workflow checks do not apply to a
 superuser), in the same server, and the ratio.
 
-    python -m benchmarks.bench_collab [--people 50] [--seconds 60]
+    python -m benchmarks.bench_collab [--people 50] [--seconds 60] [--pause 0.5-1.5]
+
+``--pause`` is the time a person takes between two actions (reading the grid, saving);
+the load average printed says whether the machine, not the database, set the pace.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import random
 import statistics
 import time
@@ -84,7 +88,9 @@ def setup(server: PostgresServer, people: int) -> tuple[str, dict[str, list[str]
     return url, lines, start
 
 
-def person(url: str, name: str, keys: list[str], seconds: float, watch: bool, out: str, seed: int) -> None:
+def person(
+    url: str, name: str, keys: list[str], seconds: float, watch: bool, out: str, seed: int, pause: tuple[float, float]
+) -> None:
     """One person at the plan grid for ``seconds``; writes what happened to ``out``."""
     from itu_plan.editing import CostLineKey
 
@@ -121,7 +127,7 @@ def person(url: str, name: str, keys: list[str], seconds: float, watch: bool, ou
                 record["conflicts"] += 1
             except Exception as exc:  # a benchmark counts errors, it does not stop at them
                 record["errors"].append(f"{type(exc).__name__}: {exc}")
-            time.sleep(rng.uniform(0.5, 1.5))
+            time.sleep(rng.uniform(*pause))
         if watcher is not None:
             thread.join(timeout=2)
             watcher.close()
@@ -138,7 +144,15 @@ def ws_unit(ws: Workspace, name: str) -> str:
     return _UNITS[name]
 
 
-def run(server: PostgresServer, people: int, seconds: float, *, as_superuser: bool, folder: Path) -> dict[str, Any]:
+def run(
+    server: PostgresServer,
+    people: int,
+    seconds: float,
+    *,
+    as_superuser: bool,
+    folder: Path,
+    pause: tuple[float, float] = (0.5, 1.5),
+) -> dict[str, Any]:
     url, lines, start = setup(server, people)
     folder.mkdir(parents=True, exist_ok=True)
     context = mp.get_context("spawn")
@@ -147,13 +161,15 @@ def run(server: PostgresServer, people: int, seconds: float, *, as_superuser: bo
         login_url = url if as_superuser else url.replace("postgres@", f"{name}@")
         out = str(folder / f"{name}.json")
         process = context.Process(
-            target=person, args=(login_url, name, lines[name], seconds, index < WATCHERS, out, index)
+            target=person, args=(login_url, name, lines[name], seconds, index < WATCHERS, out, index, pause)
         )
         processes.append((process, out))
     for process, _ in processes:
         process.start()
+    load = []
     for process, _ in processes:
         process.join(seconds + 120)
+        load.append(os.getloadavg()[0])
     records = [json.loads(Path(out).read_text()) for _, out in processes if Path(out).exists()]
     saves = [s for r in records for s in r["saves"]]
     per_line = Counter(key for key, *_ in saves)
@@ -179,6 +195,7 @@ def run(server: PostgresServer, people: int, seconds: float, *, as_superuser: bo
         "notify_p50_ms": 1000 * statistics.median(notified) if notified else float("nan"),
         "notify_p95_ms": 1000 * _percentile(notified, 0.95),
         "chain_whole": chain.whole,
+        "load": max(load) if load else float("nan"),
     }
 
 
@@ -187,7 +204,7 @@ def _line(label: str, r: dict[str, Any]) -> str:
         f"{label}: {r['people']} people, {r['saves']} saves, {r['conflicts']} conflicts, {len(r['errors'])} errors, "
         f"{r['lost']} lost updates; save p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms; "
         f"save to another's dashboard p50 {r['notify_p50_ms']:.1f} ms, p95 {r['notify_p95_ms']:.1f} ms; "
-        f"audit chain {'whole' if r['chain_whole'] else 'BROKEN'}"
+        f"audit chain {'whole' if r['chain_whole'] else 'BROKEN'}; load average {r['load']:.1f} on {os.cpu_count()} cores"
     )
 
 
@@ -195,18 +212,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--pause", default="0.5-1.5", help="seconds between two actions of a person, MIN-MAX")
     args = parser.parse_args()
+    low, _, high = args.pause.partition("-")
+    pause = (float(low), float(high or low))
     server = PostgresServer()
     server.start()
     import tempfile
 
     try:
         with tempfile.TemporaryDirectory(prefix="itu-plan-collab-") as scratch:
-            own = run(server, args.people, args.seconds, as_superuser=False, folder=Path(scratch, "own"))
+            own = run(server, args.people, args.seconds, as_superuser=False, folder=Path(scratch, "own"), pause=pause)
             print(_line("as themselves, row-level security on", own), flush=True)
             for error in Counter(own["errors"]).most_common(5):
                 print("  error:", *error)
-            bare = run(server, args.people, args.seconds, as_superuser=True, folder=Path(scratch, "bare"))
+            bare = run(server, args.people, args.seconds, as_superuser=True, folder=Path(scratch, "bare"), pause=pause)
             print(_line("as the superuser, no row-level security", bare))
             for error in Counter(bare["errors"]).most_common(5):
                 print("  error:", *error)

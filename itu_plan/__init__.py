@@ -8,6 +8,7 @@ from itu_plan.errors import (
     NotFound,
     PermissionDenied,
     Problem,
+    ReadOnlyWorkspace,
     UsageError,
     ValidationError,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "Problem",
+    "ReadOnlyWorkspace",
     "UsageError",
     "ValidationError",
     "Workspace",

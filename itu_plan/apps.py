@@ -19,6 +19,16 @@ from itu_plan.workspace import resolve_user
 
 #: Seconds an idle Voilà kernel lives before it is culled (each holds ~275 MB).
 CULL_IDLE_SECONDS = 600
+#: Seconds an idle kernel that no page is connected to lives: a request without a browser
+#: (its page never connects), or a page gone without saying goodbye.
+UNCONNECTED_CULL_SECONDS = 60
+#: Memory one app's kernel takes, about (MB): what the default limit on kernels is made of.
+KERNEL_MEGABYTES = 275
+#: What a page says when every kernel a server may run serves a page already.
+TOO_MANY_APPS = (
+    "Too many apps are open on this server just now. Close the tab of an app you no longer need, "
+    "or wait a minute, then reload this page."
+)
 #: Seconds between two looks of an open app for what others saved (0: never); the kernels
 #: read it from :data:`REFRESH_ENV`.
 REFRESH_SECONDS = 5.0
@@ -87,6 +97,18 @@ def require_free_port(port: int) -> None:
             ) from None
 
 
+def default_max_kernels() -> int:
+    """How many kernels ``serve`` lets pages run at once unless told: about one per GB of
+    the machine's memory (each takes :data:`KERNEL_MEGABYTES`, the preheated ones and
+    everything else need the rest), at least 2, at most 8."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            total_kb = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return 8
+    return max(2, min(8, total_kb // (1024 * 1024)))
+
+
 def kernel_environment(
     url: str | None, user: str | None, *, refresh: float | None = None, token: str | None = None
 ) -> dict[str, str]:
@@ -113,18 +135,24 @@ def voila_command(
     open_browser: bool,
     pool_size: int = 1,
     cull_after: int = CULL_IDLE_SECONDS,
+    max_kernels: int | None = None,
+    cull_unconnected: int = UNCONNECTED_CULL_SECONDS,
 ) -> list[str]:
     """The Voilà command line: tree mode over ``folder`` with the package's template
     (it needs the environment of ``kernel_environment``), sources stripped, tracebacks
     hidden, ``pool_size`` preheated kernels per notebook (0: none), kernels idle for
-    ``cull_after`` seconds culled, :data:`UNUSED_EXTENSIONS` left out. It runs
+    ``cull_after`` seconds culled, at most ``max_kernels`` kernels serving pages (default
+    :func:`default_max_kernels`), :data:`UNUSED_EXTENSIONS` left out. It runs
     :mod:`itu_plan.local_voila`: on 127.0.0.1 and ``port`` only (no other port tried),
     for requests addressed to it, with the token of the environment.
 
     A page's kernel is shut down when the page closes; culling takes the kernels of
     pages that never said goodbye (a crashed browser, a lost connection), each about
-    275 MB. Pooled (preheated) kernels are never culled.
+    275 MB: after ``cull_unconnected`` seconds when no page is connected to it (a
+    request without a browser), else after ``cull_after``. Pooled (preheated) kernels
+    are never culled.
     """
+    interval = max(1, min(15, cull_unconnected // 4 if cull_unconnected > 0 else 15, cull_after // 2))
     return [
         sys.executable, "-m", "itu_plan.local_voila", str(folder),
         f"--port={port}",
@@ -136,8 +164,10 @@ def voila_command(
         f"--preheat_kernel={pool_size > 0}",
         f"--pool_size={max(pool_size, 0)}",
         f"--MappingKernelManager.cull_idle_timeout={cull_after}",
-        f"--MappingKernelManager.cull_interval={max(1, min(60, cull_after // 2))}",
+        f"--MappingKernelManager.cull_interval={interval}",
         "--MappingKernelManager.cull_connected=True",
+        f"--LocalKernelManager.max_kernels={default_max_kernels() if max_kernels is None else max_kernels}",
+        f"--LocalKernelManager.cull_unconnected_timeout={cull_unconnected}",
         *(f"--VoilaConfiguration.extension_denylist={name}" for name in UNUSED_EXTENSIONS),
         *([] if open_browser else ["--no-browser"]),
     ]  # fmt: skip

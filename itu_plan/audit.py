@@ -18,6 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -188,13 +190,88 @@ def record_denied(session: Session, user: str, table: str, key: str | None, *, a
     record(session, user, DENIED, table, key, after={"attempted": action, "reason": reason})
 
 
+#: Seconds within which the same refusal, repeated, is counted rather than recorded again.
+DENIAL_WINDOW_SECONDS = 60.0
+
+
+class Denials:
+    """Refusals of one app (one page), recorded so that a flood of forged requests
+    leaves a handful of events, not one each: the first refusal of a kind (same user,
+    action, table, record and reason) is recorded at once; the same refusal repeated
+    within ``window`` seconds of it is only counted, and the count is recorded as one
+    more ``denied`` event, with ``"repeated": n`` beside the attempt and the reason,
+    when the window is over (at the next refusal after it, or at :meth:`flush`: a
+    timer the app sets, or the app's closing) or when a different refusal comes.
+
+    The audit trail is append-only and hash-chained, so repeats cannot be added to the
+    first event afterwards: they are counted here, in the app's memory. An app that is
+    killed outright loses the count of its last window, never the first refusal.
+    """
+
+    def __init__(
+        self,
+        transaction: Callable[[], AbstractContextManager[Session]],
+        *,
+        window: float = DENIAL_WINDOW_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.transaction = transaction
+        self.window = window
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._kind: tuple[str, str, str, str | None, str] | None = None
+        self._since = 0.0
+        self._repeats = 0
+
+    @property
+    def pending(self) -> int:
+        """Repeats counted and not yet recorded."""
+        return self._repeats
+
+    def record(self, refused: PermissionDenied, table: str, key: str | None) -> bool:
+        """Record ``refused`` (an attempt on ``table``/``key``), or count it as a repeat.
+        Returns whether it was only counted (so that the caller may set a timer to
+        :meth:`flush` when the window is over)."""
+        kind = (refused.user, refused.action, table, key, refused.reason)
+        with self._lock:
+            now = self.clock()
+            if kind == self._kind and now - self._since < self.window:
+                self._repeats += 1
+                return True
+            self._write_repeats()
+            with self.transaction() as session:
+                record_denied(session, refused.user, table, key, action=refused.action, reason=refused.reason)
+            self._kind, self._since, self._repeats = kind, now, 0
+            return False
+
+    def flush(self) -> None:
+        """Record the repeats counted so far, if any, as one event."""
+        with self._lock:
+            self._write_repeats()
+            self._kind = None
+
+    def _write_repeats(self) -> None:
+        if self._kind is None or not self._repeats:
+            return
+        user, action, table, key, reason = self._kind
+        after = {"attempted": action, "reason": reason, "repeated": self._repeats}
+        with self.transaction() as session:
+            record(session, user, DENIED, table, key, after=after)
+        self._repeats = 0
+
+
 @contextmanager
 def denials_recorded(
-    transaction: Callable[[], AbstractContextManager[Session]], table: str, key: str | None
+    transaction: Callable[[], AbstractContextManager[Session]],
+    table: str,
+    key: str | None,
+    *,
+    denials: Denials | None = None,
 ) -> Iterator[None]:
     """Audit a refused write: run the block (the write, in its own transaction); if it
     raises ``PermissionDenied``, append a ``denied`` event in a new ``transaction()``
-    (the write's transaction has rolled back) and re-raise.
+    (the write's transaction has rolled back) and re-raise. With ``denials`` (an app's
+    :class:`Denials`) a repeated refusal is counted rather than recorded each time.
 
     >>> with audit.denials_recorded(ws.transaction, "cost_lines", str(key)):  # doctest: +SKIP
     ...     with ws.transaction() as session:
@@ -203,8 +280,11 @@ def denials_recorded(
     try:
         yield
     except PermissionDenied as refused:
-        with transaction() as session:
-            record_denied(session, refused.user, table, key, action=refused.action, reason=refused.reason)
+        if denials is not None:
+            denials.record(refused, table, key)
+        else:
+            with transaction() as session:
+                record_denied(session, refused.user, table, key, action=refused.action, reason=refused.reason)
         raise
 
 

@@ -115,16 +115,19 @@ class UserInfo:
     units: tuple[str, ...]
     delegation_limit: Decimal | None
     all_units: bool
+    #: the workspace is read-only for them (a SQLite file they may not write)
+    read_only_workspace: bool = False
 
     @property
     def can_write(self) -> bool:
-        """Whether they may change plan data at all (a reviewer only reads)."""
-        return self.role in access.WRITERS
+        """Whether they may change plan data at all (a reviewer only reads; nobody
+        writes to a read-only workspace)."""
+        return self.role in access.WRITERS and not self.read_only_workspace
 
     @property
     def can_approve(self) -> bool:
         """Whether they may submit and approve versions (within the delegation rule)."""
-        return self.role in ("admin", "manager")
+        return self.role in ("admin", "manager") and not self.read_only_workspace
 
     def describe(self) -> str:
         """One sentence for the app header, e.g. ``"manager.bdt, manager for BDT
@@ -139,6 +142,8 @@ class UserInfo:
         if self.role == "manager":
             limit = int((self.delegation_limit or Decimal(0)) * 100)
             text += f" (approves changes up to {describe_chf(limit)})"
+        if self.read_only_workspace:
+            text += "; the workspace is read-only for you: nothing can be changed here"
         return text
 
 
@@ -339,6 +344,7 @@ def current_user(workspace: Workspace) -> UserInfo:
         who.unit_codes,
         None if limit is None else Decimal(format_scaled(limit, 2)),
         who.all_units,
+        workspace.read_only,
     )
 
 

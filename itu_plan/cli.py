@@ -296,8 +296,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     print(apps.serve_url(args.port, token), flush=True)
     command = apps.voila_command(
-        folder, port=args.port, open_browser=not args.no_browser, pool_size=args.preheat, cull_after=args.cull_after
-    )
+        folder, port=args.port, open_browser=not args.no_browser, pool_size=args.preheat, cull_after=args.cull_after,
+        max_kernels=args.max_kernels,
+    )  # fmt: skip
     return apps.run(command, env)
 
 
@@ -332,6 +333,16 @@ def _lab_arguments(parser: argparse.ArgumentParser, default_port: int | None = N
     parser.add_argument("--notebooks", metavar="DIR", help="the notebooks folder (default: notebooks/)")
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
+
+
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     from itu_plan.apps import CULL_IDLE_SECONDS, REFRESH_SECONDS
 
@@ -347,6 +358,11 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cull-after", type=int, default=CULL_IDLE_SECONDS, metavar="SECONDS",
         help=f"shut down a visitor's kernel idle this long (default {CULL_IDLE_SECONDS})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-kernels", type=_positive, metavar="N",
+        help="apps open at once, each running a kernel of about 275 MB; one more gets a 'too many apps "
+        "open' page (default: one per GB of memory, 2 to 8; the preheated kernels come on top)",
     )  # fmt: skip
     parser.add_argument(
         "--refresh", type=float, default=REFRESH_SECONDS, metavar="SECONDS",
@@ -475,7 +491,9 @@ COMMANDS["hub"] = (cmd_hub, _hub_arguments)
 
 def _print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> None:
     """Print ``rows`` under ``headers`` in aligned columns (``right``: right-aligned columns)."""
-    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
+    from itu_plan.reports.output import printable
+
+    cells = [[str(h) for h in headers]] + [["" if v is None else printable(str(v)) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for n, row in enumerate(cells):
         line = "  ".join(
@@ -752,6 +770,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Problem lines printed at most; the others are counted in one line.
+SHOWN_PROBLEMS = 100
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -761,7 +783,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args) or 0
     except ValidationError as exc:
-        for line in exc.lines():
+        for line in exc.lines(limit=SHOWN_PROBLEMS):
             print(line, file=sys.stderr)
         print(f"itu-plan: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -786,6 +808,17 @@ def _unexpected(args: argparse.Namespace, exc: Exception) -> int:
         user = getattr(args, "user", None) or "you"
         print(f"itu-plan: the database refused the request of {user}: {reason}", file=sys.stderr)
         return PermissionDenied.exit_code
+    if _read_only_refusal(exc):  # a write that went round Workspace.transaction: SQLite refused it
+        print(f"itu-plan: the workspace is read-only for you: {_describe(exc)}", file=sys.stderr)
+        return PermissionDenied.exit_code
+    if _overflow(exc) and not args.debug:
+        print(
+            "itu-plan: a total is larger than SQLite can add up (64-bit integers: about CHF 92 quadrillion); "
+            "the workspace holds amounts far beyond any budget: find them with `itu-plan export` and "
+            "correct them, or keep the workspace on PostgreSQL, which adds up any amount",
+            file=sys.stderr,
+        )
+        return 1
     if args.debug:
         raise exc
     print(
@@ -793,6 +826,18 @@ def _unexpected(args: argparse.Namespace, exc: Exception) -> int:
         file=sys.stderr,
     )
     return 1
+
+
+def _overflow(exc: Exception) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, DBAPIError) and "integer overflow" in str(exc.orig)
+
+
+def _read_only_refusal(exc: Exception) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, DBAPIError) and "readonly database" in str(exc.orig)
 
 
 def _describe(exc: Exception) -> str:

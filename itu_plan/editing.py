@@ -79,11 +79,10 @@ from itu_plan.model import (
     User,
 )
 from itu_plan.money import format_chf, format_scaled, parse_scaled, staff_cost
-from itu_plan.values import control_character
+from itu_plan.values import amount_beyond_limit, control_character
 from itu_plan.versions import get_version
 
-#: The largest amount one line may hold: CHF 1,000,000,000,000.00.
-MAX_CENTIMES = 10**14
+#: Amounts: one ceiling for the editor, the importer and the API (itu_plan.values.MAX_CENTIMES).
 #: The most work-months one cost line may hold.
 MAX_WORK_MONTHS_E2 = 10_000_00
 YEARS = (1900, 2100)
@@ -148,7 +147,7 @@ def _split_key(text: str, count: int, noun: str) -> list[str]:
 
 
 def _key_year(text: str, key: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise UsageError(f"{key!r} is not a valid key: the year {text!r} is not a number")
     return int(text)
 
@@ -188,8 +187,8 @@ def _money(problems: _Problems, name: str, value: object) -> int | None:
         return None
     if centimes < 0:
         problems.add(name, value, "is negative")
-    elif centimes > MAX_CENTIMES:
-        problems.add(name, value, f"is more than CHF {format_chf(MAX_CENTIMES)}")
+    elif reason := amount_beyond_limit(centimes):
+        problems.add(name, value, reason)
     return centimes
 
 
@@ -210,7 +209,7 @@ def _year(problems: _Problems, value: object) -> int | None:
     year: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         year = value
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         year = int(value.strip())
     if year is None or not YEARS[0] <= year <= YEARS[1]:
         problems.add("year", value, f"is not a year between {YEARS[0]} and {YEARS[1]}")
@@ -237,7 +236,7 @@ def _date(problems: _Problems, name: str, value: object) -> dt.date | None:
         return value
     if isinstance(value, str):
         try:
-            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
                 return dt.date.fromisoformat(value)
         except ValueError:
             pass

@@ -7,6 +7,7 @@ uses; the message is a plain sentence a planner understands.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -48,19 +49,49 @@ def _one_line(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
+class Problems(list[Problem]):
+    """The problems found so far: the first ``keep`` of them, the others only counted
+    (``more``), so that a file of a million bad rows costs no more memory than a
+    file of a thousand."""
+
+    def __init__(self, keep: int = 1_000) -> None:
+        super().__init__()
+        self.keep = keep
+        self.more = 0
+
+    def append(self, problem: Problem) -> None:
+        if len(self) < self.keep:
+            super().append(problem)
+        else:
+            self.more += 1
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        for problem in problems:
+            self.append(problem)
+
+
 class ValidationError(ItuPlanError):
-    """Input was rejected; nothing was written. ``problems`` lists every reason."""
+    """Input was rejected; nothing was written. ``problems`` lists the reasons, sorted:
+    every one, or the first thousand found when there were more (``more`` counts the
+    others; ``count`` is all of them)."""
 
     exit_code = 2
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], more: int | None = None) -> None:
         self.problems = sorted(problems)
-        count = len(self.problems)
-        noun = "problem" if count == 1 else "problems"
-        super().__init__(f"{count} {noun} found; nothing was written")
+        self.more = getattr(problems, "more", 0) if more is None else more
+        self.count = len(self.problems) + self.more
+        noun = "problem" if self.count == 1 else "problems"
+        super().__init__(f"{self.count:,} {noun} found; nothing was written")
 
-    def lines(self) -> list[str]:
-        return [str(p) for p in self.problems]
+    def lines(self, limit: int | None = None) -> list[str]:
+        """One line per problem; given ``limit``, the first ``limit`` and a line counting
+        the others (``... and 299,900 more problems``)."""
+        shown = self.problems if limit is None else self.problems[:limit]
+        lines = [str(p) for p in shown]
+        if (rest := self.count - len(shown)) > 0:
+            lines.append(f"... and {rest:,} more {'problem' if rest == 1 else 'problems'}")
+        return lines
 
 
 class PermissionDenied(ItuPlanError):
@@ -71,6 +102,20 @@ class PermissionDenied(ItuPlanError):
     def __init__(self, user: str, action: str, reason: str) -> None:
         self.user, self.action, self.reason = user, action, reason
         super().__init__(f"{user} may not {action}: {reason}")
+
+
+class ReadOnlyWorkspace(ItuPlanError):
+    """The workspace's file (or its folder) is not writable for this user: it was opened
+    read-only, and a change was refused before anything was tried."""
+
+    exit_code = 3
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        super().__init__(
+            f"the workspace at {location} is read-only for you: you may read it and run reports, "
+            "not change it (ask its owner for write access to the file and its folder, or work on a copy)"
+        )
 
 
 class ConflictError(ItuPlanError):

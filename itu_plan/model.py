@@ -236,7 +236,7 @@ def period_text(first_year: int, last_year: int) -> str:
     return str(first_year) if first_year == last_year else f"{first_year}-{last_year}"
 
 
-_PERIOD_IN_NAME = re.compile(r"^(\d{4})(?:-(\d{4}))?(?!\d)")
+_PERIOD_IN_NAME = re.compile(r"^([0-9]{4})(?:-([0-9]{4}))?(?![0-9])")
 
 
 def period_in_name(name: str) -> tuple[int, int] | None:

@@ -32,7 +32,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from itu_plan import store
+from itu_plan import lifeline, store
+from itu_plan.audit import ChainCheck
 from itu_plan.errors import ItuPlanError
 
 if TYPE_CHECKING:
@@ -115,11 +116,11 @@ def execute_notebook(
     os.environ.update(env)
     notebook = nbformat.read(path, as_version=4)
     inject_parameters(notebook, parameters)
-    from jupyter_client.manager import AsyncKernelManager
+    from itu_plan.kernels import LifelineKernelManager
 
     # IPC sockets in a private folder: no TCP port, no "unencrypted TCP" warning
     runtime = tempfile.mkdtemp(prefix="itu-render-")
-    manager = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(runtime, "kernel"))
+    manager = LifelineKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(runtime, "kernel"))
     client = NotebookClient(
         notebook, timeout=timeout, km=manager, resources={"metadata": {"path": str(Path(path).parent)}}
     )
@@ -297,13 +298,15 @@ def render_site(
             as_of = workspace_as_of(connection)
         version_name = chosen.name
         checksum = workspace.checksum()
+        trail = workspace.verify_audit()
     parameters: dict[str, Any] = {"db_url": url, "version": version_name, "year": year, "unit": unit}
     env = {"ITU_PLAN_STATIC": "1", "ITU_PLAN_DB": url, "ITU_PLAN_USER": user, "PYTHONHASHSEED": "0"}
     names = notebook_names(source)
     executed: dict[str, tuple[str | None, str | None]] = {}
     workers = max(1, min(jobs or os.cpu_count() or 1, len(names)))
     with (
-        ProcessPoolExecutor(max_workers=workers) as pool,
+        # the workers, and the kernels they start, die with this process (see itu_plan.lifeline)
+        ProcessPoolExecutor(max_workers=workers, initializer=lifeline.die_with_parent, initargs=(os.getpid(),)) as pool,
         tqdm(total=len(names), unit=" notebooks", desc="Rendering", disable=not progress, file=sys.stderr) as bar,
     ):
         futures = {
@@ -340,11 +343,11 @@ def render_site(
     for name in names:
         body = bodies[name]
         if name == "index":
-            body = _front_matter(result, chosen, as_of, checksum, user, stamp, published, unversioned) + body
+            body = _front_matter(result, chosen, as_of, checksum, trail, user, stamp, published, unversioned) + body
         target = "index.html" if name == "index" else f"{name}.html"
         (folder / target).write_text(page(titles[name], body, nav, footer), encoding="utf-8")
     if "index" not in names:
-        body = _front_matter(result, chosen, as_of, checksum, user, stamp, published, unversioned)
+        body = _front_matter(result, chosen, as_of, checksum, trail, user, stamp, published, unversioned)
         (folder / "index.html").write_text(page("itu-plan reports", body, nav, footer), encoding="utf-8")
     shutil.copyfile(_plotly_js(), folder / "plotly.min.js")
     (folder / "site.css").write_text(_site_css(), encoding="utf-8")
@@ -357,6 +360,7 @@ def _front_matter(
     version: VersionRef,
     as_of: dt.date | None,
     checksum: str,
+    trail: ChainCheck,
     user: str,
     stamp: str,
     published: list[str],
@@ -378,9 +382,25 @@ def _front_matter(
         f'<dd class="itu-statement">{html.escape(_statement(version, as_of, unversioned))}</dd>'
         f"<dt>Rendered</dt><dd>{stamp} by {html.escape(user)}</dd>"
         f'<dt>Workspace checksum</dt><dd><code class="itu-checksum">{checksum}</code></dd>'
+        f'<dt>Audit trail</dt><dd class="itu-audit">{_trail_text(trail)}</dd>'
         '<dt>Data</dt><dd><a href="data/datapackage.json">the public data package</a> '
         f"({len(published) - 1} files, no personal data) to check every figure</dd></dl>\n"
         f"<h2>Reports</h2>\n<ul>{items}</ul>\n</section>\n"
+    )
+
+
+def _trail_text(trail: ChainCheck) -> str:
+    """The audit trail as the publication states it: whole, with its newest event and hash
+    (an anchor: a later ``audit verify`` that no longer reaches it shows history was
+    rewritten), or broken, and where."""
+    if not trail.whole:
+        return f'<span class="itu-failed">broken at event {trail.broken_at}</span>: {html.escape(trail.reason)}'
+    if trail.newest is None:
+        return "empty"
+    events = "event" if trail.checked == 1 else "events"
+    return (
+        f"{trail.checked:,} {events}, each chained to the one before; the newest, event {trail.newest}, "
+        f'has hash <code class="itu-audit-head">{trail.newest_hash}</code>'
     )
 
 

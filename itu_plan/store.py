@@ -6,9 +6,11 @@ Nothing here runs at import: engines are made when asked for, one per URL.
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
@@ -60,6 +62,44 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def _sqlite_read_only_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # A read-only connection changes nothing, not even the journal mode (see ``read_only_mode``)
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA query_only = ON")
+    finally:
+        cursor.close()
+
+
+def read_only_mode(path: Path) -> str | None:
+    """How this process can open the SQLite file at ``path``: None to read and write it;
+    ``"ro"`` when it may only read it (the file, or the folder that must hold its WAL
+    journal files, is not writable for this user); ``"immutable"`` when in addition no
+    ``-shm`` file exists or can be made beside it, so that SQLite must read the file
+    without the WAL's shared memory: it then assumes that nobody changes the file while
+    it is open (a write by its owner meanwhile may not be seen, or be seen half-done),
+    and is used only when there is no ``-wal`` journal holding changes the file lacks.
+    A file that cannot be read at all is left to SQLite to report."""
+    if not path.exists() or not os.access(path, os.R_OK):
+        return None
+    folder = path.parent
+    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+    folder_writable = os.access(folder, os.W_OK | os.X_OK)
+    journals_writable = all(p.exists() and os.access(p, os.R_OK | os.W_OK) for p in (wal, shm))
+    if os.access(path, os.W_OK) and (folder_writable or journals_writable):
+        return None
+    if folder_writable or shm.exists() or (wal.exists() and wal.stat().st_size > 0):
+        return "ro"
+    return "immutable"
+
+
+def read_only(engine: Engine) -> bool:
+    """Whether ``engine`` opens its SQLite file read-only (see :func:`read_only_mode`)."""
+    return engine.url.get_backend_name() == "sqlite" and engine.url.query.get("mode") == "ro"
+
+
 def _sqlite_on_begin(connection: Connection) -> None:
     # Writers begin IMMEDIATE (see ``writer``): they take the write lock at
     # BEGIN and queue on the busy timeout, instead of failing later with
@@ -87,7 +127,8 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url`` with the settings the workspace relies on.
 
     SQLite: WAL journal, foreign keys enforced, a busy timeout, transactions
-    begun by SQLAlchemy. PostgreSQL: the psycopg 3 driver, pre-ping.
+    begun by SQLAlchemy; a file this user may not write is opened read-only (see
+    :func:`read_only_mode`). PostgreSQL: the psycopg 3 driver, pre-ping.
     """
     try:
         parsed = make_url(url)
@@ -95,8 +136,16 @@ def make_engine(url: str) -> Engine:
         raise UsageError(f"{url!r} is not a database URL: {exc}") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
+        mode = None
+        if parsed.database not in (None, "", ":memory:") and not parsed.query.get("uri"):
+            path = Path(parsed.database)
+            mode = read_only_mode(path)
+            if mode is not None:  # open it read-only, as a URI: file:PATH?mode=ro
+                location = "file:" + urllib.parse.quote(str(path.absolute()), safe="/")
+                options = {"mode": "ro", "uri": "true", **({"immutable": "1"} if mode == "immutable" else {})}
+                parsed = parsed.set(database=location, query=options)
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "connect", _sqlite_on_connect if mode is None else _sqlite_read_only_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     if backend == "postgresql":

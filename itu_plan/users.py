@@ -22,6 +22,7 @@ from itu_plan.access import Actor, require_admin
 from itu_plan.errors import ConflictError, UsageError
 from itu_plan.model import ROLES, Unit, User, UserUnit
 from itu_plan.money import format_chf, parse_scaled
+from itu_plan.values import amount_beyond_limit
 
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 #: Usernames PostgreSQL keeps for itself and itu-plan for its group roles (a user is a login role there).
@@ -54,6 +55,8 @@ def parse_limit(value: str | Decimal | int | None) -> int | None:
         ) from None
     if centimes < 0:
         raise UsageError(f"the delegation limit {value} is negative")
+    if reason := amount_beyond_limit(centimes):
+        raise UsageError(f"the delegation limit {value} {reason}")
     return centimes
 
 

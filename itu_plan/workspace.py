@@ -17,7 +17,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from itu_plan import live, store
-from itu_plan.errors import UsageError
+from itu_plan.errors import ReadOnlyWorkspace, UsageError
 from itu_plan.model import CONTENT_TABLES, Setting
 
 AS_OF_KEY = "as_of"
@@ -147,14 +147,28 @@ class Workspace:
 
     # -- sessions and schema ------------------------------------------------------
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the workspace is open read-only: a SQLite file (or folder) this user
+        may not write. Reports and reading work; every write is refused."""
+        return store.read_only(self.engine)
+
+    def require_writable(self) -> None:
+        """Refuse a change to a read-only workspace (``ReadOnlyWorkspace``, exit 3)."""
+        if self.read_only:
+            path = sqlite_path(self.url)
+            raise ReadOnlyWorkspace(str(path.absolute()) if path else self.url)
+
     @contextmanager
     def transaction(self, *, check_references: bool = True) -> Iterator[Session]:
         """A session in one write transaction: committed on success, rolled back on error.
 
         ``check_references=False`` is for loaders that resolve every reference
         themselves (the bundle importer): SQLite then skips its per-row
-        foreign-key lookups. PostgreSQL always checks.
+        foreign-key lookups. PostgreSQL always checks. A read-only workspace refuses
+        (``ReadOnlyWorkspace``).
         """
+        self.require_writable()
         with store.transaction(self._writes if check_references else self._bulk_writes) as session:
             yield session
 
@@ -172,6 +186,7 @@ class Workspace:
         permissions the database enforces (:mod:`itu_plan.pg_security`), which needs a
         database administrator.
         """
+        self.require_writable()
         before, after = store.upgrade(self.engine, periods)
         self.restored = self.protect()
         return before, after
@@ -183,6 +198,7 @@ class Workspace:
         which needs a database administrator: anyone else is told what is missing."""
         from itu_plan import guard, pg_security
 
+        self.require_writable()
         with self.engine.begin() as connection:
             if not pg_security.may_set_up(connection):
                 return []  # a login that is not a superuser, and everything is in place

@@ -384,16 +384,53 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
             "income_budget.csv:2:amount: -0.01 is below the minimum 0.00",
         ],
     ),
-    "an amount of more than 15 digits": (
+    "an amount beyond the ceiling the editor keeps too": (
         actuals(
             "N-1,2006-07-01,GS,,S-01,travel,9000000000000000.00,RB",
             "N-2,2006-07-01,GS,,S-01,travel,-123456789012345678901234567890,RB",
-            "N-3,2006-07-01,GS,,S-01,travel,999999999999999.99,RB",
+            "N-3,2006-07-01,GS,,S-01,travel,1000000000000000.00,RB",
+            "N-4,2006-07-01,GS,,S-01,travel,999999999999999.99,RB",
+            "N-5,2006-07-01,GS,,S-01,travel,-999999999999999.99,RB",
+            "N-6,2006-07-01,GS,,S-01,travel,000999999999999999.99,RB",
         ),
         [
-            "actuals.csv:2:amount: '9000000000000000.00' has 16 digits before the point; an amount has at most 15",
-            "actuals.csv:3:amount: '-123456789012345678901234567890' has 30 digits before the point; "
-            "an amount has at most 15",
+            "actuals.csv:2:amount: '9000000000000000.00' is more than CHF 999,999,999,999,999.99, "
+            "the largest amount a value may hold",
+            "actuals.csv:3:amount: '-123456789012345678901234567890' is less than CHF -999,999,999,999,999.99, "
+            "the largest amount a value may hold",
+            "actuals.csv:4:amount: '1000000000000000.00' is more than CHF 999,999,999,999,999.99, "
+            "the largest amount a value may hold",
+        ],
+    ),
+    "a plan amount negative or beyond 64 bits": (
+        cost_lines(
+            "2006-2007 approved,A-1,2007,travel,,,-123.00,VC",
+            "2006-2007 approved,A-1,2007,meetings,,,90000000000000000,VC",
+            "2006-2007 approved,A-1,2007,staff,P-3,99999999999999999999999.5,,VC",
+        ),
+        [
+            "cost_lines.csv:2:amount: -123.00 is below the minimum 0.00",
+            "cost_lines.csv:3:amount: '90000000000000000' is more than CHF 999,999,999,999,999.99, "
+            "the largest amount a value may hold",
+            "cost_lines.csv:4:work_months: '99999999999999999999999.5' has 23 digits before the point; "
+            "a number has at most 15",
+        ],
+    ),
+    "other numbers beyond 64 bits": (
+        {
+            "overhead_rates.csv": "unit_code,year,rate\nGS,2007,12345678901234567890\n",
+            "kpi_targets.csv": "kpi_code,year,target\nK-1,2007," + "9" * 400 + "\n",
+        },
+        [
+            "kpi_targets.csv:2:target: '" + "9" * 400 + "' has 400 digits before the point; a number has at most 15",
+            "overhead_rates.csv:2:rate: '12345678901234567890' has 20 digits before the point; a number has at most 15",
+        ],
+    ),
+    "digits of another script": (
+        actuals("N-1,2006-07-01,GS,,S-01,travel,\u0661\u0662\u0663,RB", "N-2,\u0662006-07-01,GS,,S-01,travel,1,RB"),
+        [
+            "actuals.csv:2:amount: '\u0661\u0662\u0663' is not an amount in CHF",
+            "actuals.csv:3:date: '\u0662006-07-01' is not a date (YYYY-MM-DD)",
         ],
     ),
     "control characters": (

@@ -43,7 +43,12 @@ def test_front_page_says_what_and_when(site: Path, demo_sqlite: str) -> None:
     front = (site / "index.html").read_text()
     with Workspace.open(f"sqlite:///{demo_sqlite}") as ws:
         checksum = ws.checksum()
+        trail = ws.verify_audit()
     assert checksum in front
+    # the audit trail's head, published: an anchor that a rewritten history no longer reaches
+    assert (
+        f'the newest, event {trail.newest}, has hash <code class="itu-audit-head">{trail.newest_hash}</code>' in front
+    )
     assert "2006-2007 approved" in front and "2007-06-30" in front and "by auditor" in front
     assert 'href="data/datapackage.json"' in front
     for name in notebook_names(NOTEBOOKS):

@@ -6,11 +6,12 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 from typing import Any
 
 import widgets
-from itu_plan import Workspace, access, editing, users
+from itu_plan import PermissionDenied, Workspace, access, editing, users
 from itu_plan.editing import BudgetLineKey, CostLineKey
 from tests.widgets_support import demo_url, events, pg_demo_template  # noqa: F401
 from widgets.plan_grid import AMOUNT
@@ -132,9 +133,42 @@ def test_a_reviewer_gets_no_editing_and_forged_edits_are_refused_and_audited(dem
     grid.save.click()
     assert "reviewer may not change cost line" in grid.banner.message
     assert amount(demo_url) == Decimal("35698.00")
-    assert [(u, a, k) for u, a, k, _after in events(demo_url, "cost_lines")] == [
-        ("reviewer", "denied", str(KEY)), ("reviewer", "denied", str(KEY)),
+    assert [(u, a, k) for u, a, k, _after in events(demo_url, "cost_lines")] == [("reviewer", "denied", str(KEY))]
+    grid.app.close()  # the repeat, counted in the app, is recorded when it closes
+    assert [(u, a, k, after.get("repeated")) for u, a, k, after in events(demo_url, "cost_lines")] == [
+        ("reviewer", "denied", str(KEY), None), ("reviewer", "denied", str(KEY), 1),
     ]  # fmt: skip
+
+
+def test_two_thousand_forged_edits_leave_a_few_audit_events_with_the_exact_count(demo_url: str) -> None:
+    """Issue 13, finding 10: a flood of forged widget messages from one page."""
+    import time
+
+    grid = grid_for(demo_url, "reviewer")
+    other = CostLineKey("2006-2007 draft", "BDT-AFR-001", 2006, "staff", "P-3", "RB-MS")
+
+    def change(key: CostLineKey) -> Any:
+        def run(session: Any, actor: access.Actor) -> Any:
+            line = editing.find_cost_line(session, key)
+            return editing.update_cost_line(session, actor, key, line.row_version, {"amount": "1.00"})
+
+        return run
+
+    started = time.perf_counter()
+    for number in range(2000):
+        key = other if number in (1000, 1001) else KEY  # two of another kind in the middle
+        with contextlib.suppress(PermissionDenied):
+            grid.app.write("cost_lines", str(key), change(key))
+    seconds = time.perf_counter() - started
+    grid.app.close()
+    found = [
+        (k, after.get("repeated")) for _u, action, k, after in events(demo_url, "cost_lines") if action == "denied"
+    ]
+    assert found == [(str(KEY), None), (str(KEY), 999), (str(other), None), (str(other), 1), (str(KEY), None),
+                     (str(KEY), 997)]  # fmt: skip
+    assert sum(n or 1 for _k, n in found) == 2000  # a first refusal is one, a count is n
+    assert amount(demo_url) == Decimal("35698.00")
+    assert seconds < 20, seconds  # about 1 s on SQLite; each refused write still opens a transaction
 
 
 def test_a_planner_outside_the_unit_is_refused_and_audited(demo_url: str) -> None:

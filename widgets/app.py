@@ -9,6 +9,7 @@ import datetime as dt
 import itertools
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -84,6 +85,11 @@ class App(traitlets.HasTraits):
         self._timer: asyncio.TimerHandle | None = None
         self._trail: audit.ChainCheck | None = None
         self._watcher: ChangeWatcher | None = None
+        #: refusals of this page: a flood of forged messages leaves a few events, with a count
+        self.denials = audit.Denials(workspace.transaction)
+        self._denials_timer: asyncio.TimerHandle | None = None
+        # the app goes away, or the kernel shuts down: record the repeats counted
+        self._record_denials = weakref.finalize(self, self.denials.flush)
 
     @classmethod
     def open(cls, db_url: str | None = None, *, user: str | None = None) -> App:
@@ -252,10 +258,42 @@ class App(traitlets.HasTraits):
 
         A refusal (``PermissionDenied``) is appended to the audit trail as a
         ``denied`` event in a transaction of its own, then raised: a forged
-        widget message leaves a trace even though it changed nothing.
+        widget message leaves a trace even though it changed nothing. The same
+        refusal repeated within a minute is counted and recorded once, with the
+        count (:class:`itu_plan.audit.Denials`), when the minute is over or the app
+        closes. A read-only workspace refuses before anything is tried
+        (``ReadOnlyWorkspace``).
         """
-        with (
-            audit.denials_recorded(self.workspace.transaction, table, key),
-            self.workspace.transaction() as session,
-        ):
-            return change(session, access.actor(session, self.workspace.user))
+        try:
+            with (
+                audit.denials_recorded(self.workspace.transaction, table, key, denials=self.denials),
+                self.workspace.transaction() as session,
+            ):
+                return change(session, access.actor(session, self.workspace.user))
+        finally:
+            if self.denials.pending and self._denials_timer is None:
+                self._flush_denials_later()
+
+    def _flush_denials_later(self) -> None:
+        """Record the counted repeats when their window is over (on the kernel's event
+        loop; without one, at the next refusal or :meth:`close`)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+
+        def flush() -> None:
+            self._denials_timer = None
+            self.denials.flush()
+
+        self._denials_timer = loop.call_later(self.denials.window, flush)
+
+    def close(self) -> None:
+        """Stop watching, record the refusals counted and not yet recorded, let the
+        workspace go."""
+        self.unwatch()
+        if self._denials_timer is not None:
+            self._denials_timer.cancel()
+            self._denials_timer = None
+        self._record_denials()
+        self.workspace.close()

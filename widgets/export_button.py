@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +11,7 @@ import ipywidgets as w
 import traitlets
 
 from itu_plan import UsageError
+from itu_plan.spreadsheet import frame_csv, frame_xlsx
 from widgets.base import Composite
 
 if TYPE_CHECKING:
@@ -26,14 +26,14 @@ MIME = {
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
-    """Exact CSV: money with two decimals, a ``.`` point and no thousands separators."""
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    """A spreadsheet CSV: money with two decimals, a ``.`` point and no thousands
+    separators; a text a spreadsheet would take for a formula starts with ``'``."""
+    return frame_csv(frame)
 
 
 def to_xlsx(frame: pd.DataFrame, sheet: str) -> bytes:
-    buffer = io.BytesIO()
-    frame.to_excel(buffer, index=False, sheet_name=sheet[:31] or "data", engine="openpyxl")
-    return buffer.getvalue()
+    """A workbook whose texts are text cells, never formulas."""
+    return frame_xlsx(frame, sheet)
 
 
 class ExportButton(Composite):

@@ -163,7 +163,9 @@ class PlanGrid(Composite):
             )
             self._rows = {r.line: r for r in rows}
         user = self.app.user
-        if not user.can_write:
+        if user.read_only_workspace:
+            reason = "read only: the workspace is read-only for you"
+        elif not user.can_write:
             reason = f"read only: {html.escape(user.username)} is a {html.escape(user.role)} and reviewers only read"
         elif version is None or not version.is_draft:
             name = html.escape(version.name if version else "no version")

@@ -9,7 +9,9 @@ parent inserts chunk *n* while the child prepares chunk *n + 1*.
 The child must not touch the parent's database connection: it gets none (see
 :class:`NoDatabase`), closes its copies of the parent's files and sockets, and
 leaves with ``os._exit``, so that no inherited connection is ever closed, rolled
-back or kept alive from the child.
+back or kept alive from the child. It dies with its parent, even one killed by
+SIGKILL (:mod:`itu_plan.lifeline`): the generator must be consumed by the thread
+that started it (the signal fires when the thread that forked the child ends).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def ahead(produce: Callable[[], Iterator[Any]]) -> Iterator[Any]:
 
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_produce, args=(produce, receiver, sender), daemon=True)
+    child = context.Process(target=_produce, args=(produce, receiver, sender, os.getpid()), daemon=True)
     child.start()
     sender.close()
     try:
@@ -86,13 +88,16 @@ def ahead(produce: Callable[[], Iterator[Any]]) -> Iterator[Any]:
         child.join()
 
 
-def _produce(produce: Callable[[], Iterator[Any]], receiver: Any, sender: Any) -> None:
+def _produce(produce: Callable[[], Iterator[Any]], receiver: Any, sender: Any, parent: int) -> None:
     """The child: pickle the items and hand them to a thread that writes them to the
     pipe, so that working out the next item never waits for the parent to read."""
     import fcntl
     import queue
     import threading
 
+    from itu_plan import lifeline
+
+    lifeline.die_with_parent(parent)  # a parent killed outright takes this process with it
     receiver.close()
     # Let go of every inherited file but the pipe and the standard streams: above all
     # the parent's database files and sockets, so that a parent that dies (even by

@@ -1,14 +1,21 @@
 """Writing the workspace as a bundle: one CSV per file (or one XLSX workbook) in
 business-key terms, sorted by business key, with a ``datapackage.json``.
 
-The output is canonical: exporting, importing into an empty workspace and
-exporting again gives byte-identical files.
+The CSV output is canonical and exact: exporting, importing into an empty
+workspace and exporting again gives byte-identical files. The workbook is for
+people: every text is a text cell, never a formula (:mod:`itu_plan.spreadsheet`).
+Everything is written into a new folder beside the target and moved into place
+whole, so that a failure half-way (a full disk) leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
+import secrets
+import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -20,7 +27,9 @@ from sqlalchemy.orm import aliased
 
 from itu_plan import model as m
 from itu_plan.bundle.spec import BY_NAME, FILES, REFERABLE, Field, FileSpec
+from itu_plan.errors import ItuPlanError, UsageError
 from itu_plan.money import format_scaled
+from itu_plan.spreadsheet import cells
 
 TABLE_SCHEMA_TYPES = {
     "text": "string", "enum": "string", "ref": "string", "refs": "string", "int": "integer",
@@ -120,20 +129,29 @@ def write_csv(connection: Connection, spec: FileSpec, path: Path) -> int:
 
 
 def write_xlsx(connection: Connection, path: Path) -> dict[str, int]:
+    """One workbook, a sheet per file; every text a text cell, never a formula.
+
+    The workbook is made in memory (compressed, about a tenth of the CSV files)
+    and written in one go: openpyxl left to write a file itself leaves a zip
+    archive that fails again, with a traceback, when it is collected.
+    """
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
     counts = {}
     for spec in FILES:
         sheet = book.create_sheet(spec.name)
-        sheet.append(spec.columns)
+        sheet.append(cells(sheet, spec.columns))
         converters = [typed(f) for f in spec.fields]
         count = 0
         for row in rows(connection, spec):
-            sheet.append([None if v is None or v == () else c(v) for c, v in zip(converters, row, strict=True)])
+            values = [None if v is None or v == () else c(v) for c, v in zip(converters, row, strict=True)]
+            sheet.append(cells(sheet, values))
             count += 1
         counts[spec.filename] = count
-    book.save(path)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path.write_bytes(buffer.getbuffer())
     return counts
 
 
@@ -195,9 +213,41 @@ def datapackage(files: dict[str, int], *, fmt: str = "csv", workbook: str | None
     }
 
 
+class ExportFailed(ItuPlanError):
+    """The export could not be written (a full disk, no permission); nothing was left behind."""
+
+    def __init__(self, folder: Path, exc: OSError) -> None:
+        self.folder, self.reason = folder, exc.strerror or str(exc)
+        super().__init__(f"could not write the export to {folder}: {self.reason}; nothing was written there")
+
+
 def export_bundle(connection: Connection, folder: Path, fmt: str = "csv") -> dict[str, int]:
-    """Write every bundle file into ``folder``; returns rows per file."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write every bundle file into ``folder``; returns rows per file.
+
+    The files are written into a new hidden folder beside ``folder`` and moved into
+    place whole: ``folder``, when it does not exist or is empty, is that folder
+    renamed (one step); else each file replaces its namesake. Any failure while
+    writing (``ExportFailed``) removes what was written and leaves ``folder`` as it was.
+    """
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} is a file; give a folder to export into")
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = folder.parent / f".{folder.name}.{secrets.token_hex(4)}.partial"
+        staging.mkdir()
+    except OSError as exc:
+        raise ExportFailed(folder, exc) from None
+    try:
+        counts = _write_bundle(connection, staging, fmt)
+        _move_into_place(staging, folder)
+    except OSError as exc:
+        raise ExportFailed(folder, exc) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return counts
+
+
+def _write_bundle(connection: Connection, folder: Path, fmt: str) -> dict[str, int]:
     if fmt == "xlsx":
         counts = write_xlsx(connection, folder / "bundle.xlsx")
         package = datapackage(counts, fmt="xlsx", workbook="bundle.xlsx")
@@ -206,3 +256,16 @@ def export_bundle(connection: Connection, folder: Path, fmt: str = "csv") -> dic
         package = datapackage(counts)
     (folder / "datapackage.json").write_text(json.dumps(package, indent=2) + "\n", encoding="utf-8")
     return counts
+
+
+def _move_into_place(staging: Path, folder: Path) -> None:
+    """Rename ``staging`` to ``folder`` (which may be an empty folder), else move its
+    files one by one into ``folder`` (each rename replaces a file whole)."""
+    try:
+        os.rename(staging, folder)
+        return
+    except OSError:
+        if not folder.is_dir():
+            raise
+    for child in sorted(staging.iterdir()):
+        os.replace(child, folder / child.name)

@@ -27,10 +27,17 @@ from itu_plan import model as m
 from itu_plan.bundle import ahead
 from itu_plan.bundle.read import Columns, RawFile, ReadError
 from itu_plan.bundle.spec import BY_NAME, FILES, REFERABLE, Field, FileSpec
-from itu_plan.errors import Problem
+from itu_plan.errors import Problem, Problems
 from itu_plan.model import period_in_name, period_text
 from itu_plan.money import format_scaled, staff_cost
-from itu_plan.values import CONTROL_CHARACTER, control_character, too_many_digits
+from itu_plan.values import (
+    CONTROL_CHARACTER,
+    MAX_CENTIMES,
+    PLAIN_NUMBER,
+    control_character,
+    parse_amount,
+    too_many_digits,
+)
 
 CHUNK = 50_000
 #: Files at least this large are checked by a forked process while this one inserts.
@@ -62,9 +69,10 @@ INVALID: Any = Invalid()
 
 # -- cell parsers: text -> value, or ValueError with the reason ---------------------------------
 
-_INT = re.compile(r"-?\d+")
-_DECIMAL = re.compile(r"-?\d+(?:\.\d+)?")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# ASCII digits only: ``\d`` takes any script's digits, and ``int()`` reads them
+_INT = re.compile(r"-?[0-9]+")
+_DECIMAL = PLAIN_NUMBER
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _not_number(text: str, what: str = "a number") -> ValueError:
@@ -79,14 +87,7 @@ def _not_number(text: str, what: str = "a number") -> ValueError:
 def parse_money(text: str) -> int:
     if not _DECIMAL.fullmatch(text):
         raise _not_number(text, "an amount in CHF")
-    negative = text[0] == "-"
-    whole, _, frac = text.lstrip("-").partition(".")
-    if len(frac) > 2:
-        raise ValueError(f"{text!r} has more than two decimals")
-    if reason := too_many_digits(whole):
-        raise ValueError(f"{text!r} {reason}")
-    value = int(whole) * 100 + (int(frac.ljust(2, "0")) if frac else 0)
-    return -value if negative else value
+    return parse_amount(text)
 
 
 def scaled_parser(scale: int) -> Callable[[str], int]:
@@ -99,6 +100,8 @@ def scaled_parser(scale: int) -> Callable[[str], int]:
         whole, _, frac = text.lstrip("-").partition(".")
         if len(frac) > scale:
             raise ValueError(f"{text!r} has more than {scale} decimals")
+        if reason := too_many_digits(whole):
+            raise ValueError(f"{text!r} {reason}")
         value = int(whole) * unit + (int(frac.ljust(scale, "0")) if frac else 0)
         return -value if negative else value
 
@@ -108,11 +111,13 @@ def scaled_parser(scale: int) -> Callable[[str], int]:
 def parse_int(text: str) -> int:
     if not _INT.fullmatch(text):
         raise _not_number(text, "a whole number")
+    if reason := too_many_digits(text):
+        raise ValueError(f"{text!r} {reason}")
     return int(text)
 
 
 def parse_year(text: str) -> int:
-    if not _INT.fullmatch(text) or not YEAR_RANGE[0] <= int(text) <= YEAR_RANGE[1]:
+    if not _INT.fullmatch(text) or len(text) > 4 or not YEAR_RANGE[0] <= int(text) <= YEAR_RANGE[1]:
         raise ValueError(f"{text!r} is not a year (YYYY)")
     return int(text)
 
@@ -120,6 +125,8 @@ def parse_year(text: str) -> int:
 def parse_number(text: str) -> float:
     if not _DECIMAL.fullmatch(text):
         raise _not_number(text)
+    if reason := too_many_digits(text.partition(".")[0]):
+        raise ValueError(f"{text!r} {reason}")
     return float(text)
 
 
@@ -266,14 +273,15 @@ def fast_column(spec: FileSpec, f: Field, cells: Sequence[str], *, trimmed: bool
         return [int(c) if c else None for c in cells] if kind == "year" else _values(cells, blanks)
     present = [c for c in cells if c] if blanks else cells
     if kind in ("money", "scaled", "int"):
-        numbers = _scaled_column(present, 2 if kind == "money" else f.scale if kind == "scaled" else 0)
+        scale = 2 if kind == "money" else f.scale if kind == "scaled" else 0
+        numbers = _scaled_column(present, scale, MAX_CENTIMES if kind == "money" else None)
         if numbers is None:
             return None
         if not blanks:
             return numbers
         found = iter(numbers)
         return [next(found) if c else None for c in cells]
-    if kind == "number" and all(map(_DECIMAL.fullmatch, present)):
+    if kind == "number" and all(map(_DECIMAL.fullmatch, present)) and max(map(len, present), default=0) <= 15:
         return [float(c) if c else None for c in cells]
     return None
 
@@ -283,9 +291,10 @@ def _values(cells: Sequence[str], blanks: bool) -> list[str | None]:
     return [c if c else None for c in cells] if blanks else list(cells)
 
 
-def _scaled_column(texts: Sequence[str], scale: int) -> list[int] | None:
+def _scaled_column(texts: Sequence[str], scale: int, limit: int | None = None) -> list[int] | None:
     """``texts`` (``-?digits[.digits]``, at most ``scale`` decimals and 15 digits in all)
-    as integers x 10**scale, or None if any text is not such a number.
+    as integers x 10**scale, or None if any text is not such a number or any value is
+    beyond ``limit`` either way.
 
     The checks look at the column joined into one string; numpy converts, through
     floats, which hold 15 digits exactly.
@@ -311,7 +320,10 @@ def _scaled_column(texts: Sequence[str], scale: int) -> list[int] | None:
         values = np.array(texts, dtype=np.float64)  # "1.2.3", "-" or "1-2" raise
     except ValueError:
         return None
-    return np.rint(values * 10**scale).astype(np.int64).tolist()
+    scaled = np.rint(values * 10**scale).astype(np.int64)
+    if limit is not None and len(scaled) and max(int(scaled.max()), -int(scaled.min())) > limit:
+        return None
+    return scaled.tolist()
 
 
 # -- the importer ------------------------------------------------------------------------------------
@@ -384,7 +396,7 @@ class Importer:
         self.connection: Connection = session.connection()
         self.user = user
         self.progress = progress
-        self.problems: list[Problem] = []
+        self.problems = Problems()  # the first thousand, and a count of the others
         self.results: list[FileResult] = []
         self._ids: dict[str, dict[Any, int]] = {}  # referable file -> business key -> id
         self._declared: dict[str, set[str]] = defaultdict(set)  # keys the bundle declares
@@ -529,9 +541,10 @@ class Importer:
         def produce() -> Iterator[tuple[Any, ...]]:
             self.connection = self.session = ahead.NoDatabase()  # type: ignore[assignment]
             self._deltas = summaries.new_deltas()
-            reported = len(self.problems)
+            reported, counted = len(self.problems), self.problems.more
             for chunk in checked():
-                problems, reported = self.problems[reported:], len(self.problems)
+                problems = (self.problems[reported:], self.problems.more - counted)
+                reported, counted = len(self.problems), self.problems.more
                 if ready_made and not self.problems:
                     ready = self._insert_columns(chunk, range(chunk.size))
                     yield "rows", chunk.first_row, chunk.size, problems, ready
@@ -543,8 +556,9 @@ class Importer:
             if kind == "totals":
                 summaries.merge(self._deltas, message[0])
                 continue
-            first_row, size, problems, payload = message
+            first_row, size, (problems, more), payload = message
             self.problems.extend(problems)
+            self.problems.more += more
             if kind == "rows":
                 yield Chunk(spec, filename, first_row, {}, size), payload
             else:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -64,8 +66,9 @@ class RawFile:
     header: list[str]
     problems: list[Problem] = field(default_factory=list)
     path: Path | None = None
-    body: list[list[str]] | None = None  # rows held in memory (spreadsheets)
+    body: list[list[str]] | None = None  # rows held in memory
     size_hint: int = 0  # about how many data rows, for progress bars
+    sheet: Sheet | None = None  # rows streamed from a workbook's sheet
 
     def pieces(self, size: int) -> Iterator[tuple[int, list[list[str]] | Columns]]:
         """(row number of the first row, the rows or their columns) for every ``size`` rows
@@ -76,6 +79,9 @@ class RawFile:
         (three times faster). From the first block that is not simple on, the csv
         module reads the rest, and reports every irregularity exactly.
         """
+        if self.sheet is not None:  # pieces of at most ``size`` rows and as many cells
+            yield from chunks(self.rows(), size, cells=size * max(len(self.header), 8))
+            return
         if self.path is None or self.body is not None or self.path.stat().st_size < FAST_READ_BYTES:
             yield from chunks(self.rows(), size)
             return
@@ -116,6 +122,9 @@ class RawFile:
         end by default, or a line boundary outside any quoted cell)."""
         if self.body is not None:
             yield from self.body
+            return
+        if self.sheet is not None:
+            yield from self.sheet.rows(self.filename, self.header)
             return
         if self.path is None:
             return
@@ -294,12 +303,159 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def read_xlsx(path: Path) -> list[RawFile]:
-    """One RawFile per sheet; a sheet is named like its file (``actuals`` or ``actuals.csv``)."""
-    from openpyxl import load_workbook
+#: Limits of a workbook: Excel's own where it has one. The sizes are checked in the
+#: zip directory before anything is unpacked (openpyxl reads the shared strings
+#: whole before the first row); rows, cells and time as the sheet is streamed.
+XLSX_MAX_ROWS = 1_048_576  # rows of a sheet, header included (Excel's limit)
+XLSX_MAX_CELL = 32_767  # characters of a cell (Excel's limit)
+XLSX_MAX_SHARED_STRINGS = 64 << 20  # unpacked bytes of xl/sharedStrings.xml
+XLSX_MAX_PART = 512 << 20  # unpacked bytes of one part (a sheet's XML ...)
+XLSX_MAX_TOTAL = 1 << 30  # unpacked bytes of the whole workbook
+XLSX_MAX_RATIO = 100  # unpacked / packed size of a part over 1 MB (sheets are about 10)
+XLSX_MAX_PARTS = 1_000
+XLSX_MAX_SECONDS = 120.0  # reading one sheet once
+
+
+def _xlsx_problem(path: Path) -> str | None:
+    """Why the workbook at ``path`` is refused before it is opened (a zip bomb), or None."""
+    import zipfile
 
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+            if (reason := _sizes_problem(parts)) is not None:
+                return reason
+            for part in parts:
+                if part.filename.lower().endswith(".xml"):
+                    rows = _rows_in_part(archive, part)
+                    if rows > XLSX_MAX_ROWS:
+                        return (
+                            f"has a sheet ({part.filename}) of {rows:,} rows; a sheet has at most "
+                            f"{XLSX_MAX_ROWS:,} (Excel's limit): import CSV files"
+                        )
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as exc:
+        return f"is not a readable .xlsx workbook ({exc})"
+    return None
+
+
+#: A row element of a sheet's XML (any namespace prefix) and its attributes.
+_ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b([^>]*)>")
+_ROW_NUMBER = re.compile(rb'\br="([0-9]{1,12})"')
+
+
+def _rows_in_part(archive: Any, part: Any) -> int:
+    """How many rows a part's XML makes (the count of its row elements, or the number
+    of its last row when that is larger: the rows between are made empty), read as a
+    stream, without parsing."""
+    count, last = 0, 0
+    carry = b""
+    with archive.open(part) as stream:
+        while block := stream.read(1 << 20):
+            data = carry + block
+            cut = data.rfind(b"<")
+            data, carry = (data[:cut], data[cut:]) if cut > 0 and len(data) - cut < 4096 else (data, b"")
+            found = _ROW.findall(data)
+            count += len(found)
+            for attributes in reversed(found):
+                if number := _ROW_NUMBER.search(attributes):
+                    last = max(last, int(number.group(1)))
+                    break
+    if carry and (found := _ROW.findall(carry)):
+        count += len(found)
+        if number := _ROW_NUMBER.search(found[-1]):
+            last = max(last, int(number.group(1)))
+    return max(count, last)
+
+
+def _sizes_problem(parts: list[Any]) -> str | None:
+    """Why a workbook with these zip entries would unpack to too much, or None."""
+    if len(parts) > XLSX_MAX_PARTS:
+        return f"holds {len(parts):,} parts; a workbook has at most {XLSX_MAX_PARTS:,}"
+    total = sum(part.file_size for part in parts)
+    if total > XLSX_MAX_TOTAL:
+        return f"unpacks to {total:,} bytes; a workbook may unpack to at most {XLSX_MAX_TOTAL:,} (import CSV files)"
+    for part in parts:
+        limit = XLSX_MAX_SHARED_STRINGS if part.filename.lower().endswith("sharedstrings.xml") else XLSX_MAX_PART
+        if part.file_size > limit:
+            return f"{part.filename} unpacks to {part.file_size:,} bytes; at most {limit:,} (import CSV files)"
+        if part.file_size > 1 << 20 and part.file_size > XLSX_MAX_RATIO * max(part.compress_size, 1):
+            return (
+                f"{part.filename} unpacks {part.file_size // max(part.compress_size, 1):,} times larger than "
+                f"it is packed (at most {XLSX_MAX_RATIO}): a workbook this repetitive is refused"
+            )
+    return None
+
+
+@dataclass
+class Sheet:
+    """One sheet of a workbook, read afresh (streamed, read-only) on each pass."""
+
+    path: Path
+    title: str
+
+    def rows(self, filename: str, header: list[str]) -> Iterator[list[str]]:
+        """The data rows as lists of text, each as long as the header (longer if a cell
+        beyond it holds something); trailing empty rows dropped, as Excel keeps formatted
+        ones. Past a limit (rows, cell size, time) a :class:`ReadError` names where."""
+        import time
+
+        width = len(header)
+        book = load_workbook_read_only(self.path)
+        try:
+            sheet = book[self.title]
+            sheet.reset_dimensions()  # never pad rows to what the file claims
+            started = time.monotonic()
+            blank = 0  # empty rows count only if a row follows them
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                if number == 1:
+                    continue  # the header
+                if number > XLSX_MAX_ROWS:
+                    message = f"the sheet has more than {XLSX_MAX_ROWS:,} rows (Excel's limit); import a CSV file"
+                    raise ReadError(Problem(filename, number, "", message))
+                if number % 1024 == 0 and time.monotonic() - started > XLSX_MAX_SECONDS:
+                    message = f"reading the sheet took more than {XLSX_MAX_SECONDS:.0f} s; import a CSV file"
+                    raise ReadError(Problem(filename, number, "", message))
+                row = _sheet_row(values, filename, number, header)
+                if not any(row):
+                    blank += 1
+                    continue
+                for _ in range(blank):
+                    yield [""] * width
+                blank = 0
+                if len(row) < width:
+                    row += [""] * (width - len(row))
+                elif len(row) > width and not any(row[width:]):
+                    del row[width:]
+                yield row
+        finally:
+            book.close()
+
+
+def _sheet_row(values: tuple[Any, ...], filename: str, number: int, header: list[str]) -> list[str]:
+    """A sheet's row as text, trailing empty cells dropped; a cell over :data:`XLSX_MAX_CELL`
+    characters is a :class:`ReadError`."""
+    row = [_cell(v) for v in values]
+    while row and not row[-1]:
+        row.pop()
+    for i, text in enumerate(row):
+        if len(text) > XLSX_MAX_CELL:
+            column = header[i] if i < len(header) else ""
+            message = f"the cell holds {len(text):,} characters; a cell holds at most {XLSX_MAX_CELL:,} (Excel's limit)"
+            raise ReadError(Problem(filename, number, column, message))
+    return row
+
+
+def read_xlsx(path: Path) -> list[RawFile]:
+    """One RawFile per sheet; a sheet is named like its file (``actuals`` or ``actuals.csv``).
+
+    Only the headers are read now; rows are streamed as they are needed. A workbook
+    beyond the limits above is one problem, before it is opened."""
+    if (reason := _xlsx_problem(path)) is not None:
+        if reason.startswith("is not a readable"):
+            raise UsageError(f"{path} {reason}")
+        return [RawFile(None, path.name, [], [Problem(path.name, 1, "", f"the workbook {reason}")])]
+    try:
+        book = load_workbook_read_only(path)
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise UsageError(f"{path} is not a readable .xlsx workbook: {exc}") from None
     files = []
@@ -307,22 +463,32 @@ def read_xlsx(path: Path) -> list[RawFile]:
         for sheet in book.worksheets:
             filename = sheet.title if sheet.title.endswith(".csv") else f"{sheet.title}.csv"
             spec = BY_FILENAME.get(filename)
-            rows = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-            while rows and not any(rows[-1]):
-                rows.pop()  # Excel keeps formatted but empty rows
-            if not rows or not any(h.strip() for h in rows[0]):
+            claimed = sheet.max_row or 0  # from the file, for the progress bar only
+            sheet.reset_dimensions()
+            try:
+                first = next(sheet.iter_rows(max_row=1, values_only=True), ())
+                header = _sheet_row(first, filename, 1, [])
+            except ReadError as exc:
+                files.append(RawFile(spec, filename, [], [exc.problem]))
+                continue
+            if not any(h.strip() for h in header):
                 files.append(RawFile(spec, filename, [], [Problem(filename, 1, "", "the sheet is empty")]))
                 continue
-            header = rows[0]
-            while header and not header[-1]:
-                header.pop()
-            width = len(header)
-            # a sheet has no ragged rows: trailing empty cells are simply not stored
-            body = [(row + [""] * (width - len(row)))[:width] if not any(row[width:]) else row for row in rows[1:]]
-            files.append(RawFile(spec, filename, [h.strip() for h in header], body=body, size_hint=len(body)))
+            raw = RawFile(
+                spec, filename, [h.strip() for h in header], size_hint=max(0, min(claimed, XLSX_MAX_ROWS) - 1)
+            )
+            raw.sheet = Sheet(path, sheet.title)
+            files.append(raw)
     finally:
         book.close()
     return files
+
+
+def load_workbook_read_only(path: Path) -> Any:
+    """The workbook at ``path`` opened for streaming (openpyxl's read-only mode), values only."""
+    from openpyxl import load_workbook
+
+    return load_workbook(path, read_only=True, data_only=True)
 
 
 def read_bundle(path: Path, kind: str | None = None) -> list[RawFile]:
@@ -370,9 +536,24 @@ def read_bundle(path: Path, kind: str | None = None) -> list[RawFile]:
     return [read_csv(path, spec)]
 
 
-def chunks(rows: Iterable[list[str]], size: int, *, first: int = 2) -> Iterator[tuple[int, list[list[str]]]]:
-    """(row number of the first row, rows) pieces; the header is row 1."""
+def chunks(
+    rows: Iterable[list[str]], size: int, *, first: int = 2, cells: int | None = None
+) -> Iterator[tuple[int, list[list[str]]]]:
+    """(row number of the first row, rows) pieces of at most ``size`` rows (and, given
+    ``cells``, about that many cells at most); the header is row 1."""
     iterator = iter(rows)
-    while piece := list(islice(iterator, size)):
+    if cells is None:
+        while piece := list(islice(iterator, size)):
+            yield first, piece
+            first += len(piece)
+        return
+    piece, held = [], 0
+    for row in iterator:
+        piece.append(row)
+        held += len(row)
+        if len(piece) >= size or held >= cells:
+            yield first, piece
+            first += len(piece)
+            piece, held = [], 0
+    if piece:
         yield first, piece
-        first += len(piece)

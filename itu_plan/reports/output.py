@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -19,6 +20,19 @@ from itu_plan.money import format_chf, round_half_even
 from itu_plan.reports.common import Column, Table
 
 PLACES = {"ratio": 4, "days": 1}
+
+#: What a terminal would act on rather than show: C0 and C1 controls, DEL, and the
+#: invisible format characters that reorder or hide text (bidi overrides, zero widths).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: each control or format character shown as an
+    escape (``\\x1b``, ``\\u202e``). The importer and the editor refuse control
+    characters; this guards what was stored before they did."""
+    if text.isprintable():
+        return text
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def text_value(column: Column, value: Any) -> str:
@@ -122,7 +136,7 @@ def notes_text(table: Table) -> list[str]:
         if name in HEADING_NOTES:
             continue
         text = ", ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
-        lines.append(f"{name}: {text}")
+        lines.append(printable(f"{name}: {text}"))
     return lines
 
 
@@ -130,7 +144,7 @@ def to_table(table: Table, *, year: int | None = None, empty: str | None = None)
     """A heading naming the version, period, the year asked for and the as-of date, then
     aligned columns with thousands separators, numbers to the right; without rows,
     ``empty`` says why (``(no rows)`` without one)."""
-    cells = [[_people(c, v) for c, v in zip(table.columns, row, strict=True)] for row in table.rows]
+    cells = [[printable(_people(c, v)) for c, v in zip(table.columns, row, strict=True)] for row in table.rows]
     widths = [max([len(c.name)] + [len(r[i]) for r in cells]) for i, c in enumerate(table.columns)]
     right = [c.kind in ("int", "money", "ratio", "days") for c in table.columns]
 
@@ -138,7 +152,7 @@ def to_table(table: Table, *, year: int | None = None, empty: str | None = None)
         parts = [v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right, strict=True)]
         return "  ".join(parts).rstrip()
 
-    out = [heading(table, year), line(table.names), line(["-" * w for w in widths])]
+    out = [printable(heading(table, year)), line(table.names), line(["-" * w for w in widths])]
     out += [line(r) for r in cells]
     if not cells:
         out.append(f"(no rows: {empty})" if empty else "(no rows)")
