@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults import REPO, TARGETS, Injector, Point, alive, big_actuals, descendants, injector, tagged
+from tests.faults import REPO, TARGETS, Injector, alive, big_actuals, descendants, injector, tagged
 
 SEED = 13
 
@@ -32,17 +32,9 @@ def faults(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         yield made
 
 
-def unexplained(point: Point) -> list[str]:
-    """The point's failures but one the procs branch fixes: the import's read-ahead helper
-    (a fork of the import) outliving it (test_the_read_ahead_helper_dies_with_the_import)."""
-    if point.target == "import" and point.left and point.helpers_left == len(point.left):
-        return [f for f in point.failures if "alive" not in f]
-    return point.failures
-
-
 def check_points(faults: Injector, name: str, count: int) -> None:
     points = list(faults.points(TARGETS[name], count, SEED))
-    assert [unexplained(p) for p in points] == [[]] * count, points
+    assert [p.failures for p in points] == [[]] * count, points
     assert all(p.state in ("before", "after") and p.verify == 0 for p in points)
 
 
@@ -53,15 +45,7 @@ def test_a_kill_leaves_the_workspace_before_or_after(faults: Injector, name: str
 
 @pytest.mark.faults
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "name",
-    [
-        *(n for n in TARGETS if n != "render"),
-        pytest.param("render", marks=pytest.mark.xfail(
-            strict=True, reason="procs branch (PDEATHSIG): render's workers and kernels outlive a killed render",
-        )),
-    ],
-)  # fmt: skip
+@pytest.mark.parametrize("name", list(TARGETS))
 def test_many_kills(faults: Injector, name: str, request: pytest.FixtureRequest) -> None:
     if "faults" not in (request.config.getoption("markexpr") or ""):
         pytest.skip("the long fault-injection run: pytest -m faults")
@@ -97,14 +81,10 @@ def test_the_checks_see_what_they_look_for(tmp_path: Path) -> None:
         assert inj.restore("empty") and inj.checksum(inj._url("work")) != before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="procs branch (PDEATHSIG for the import's read-ahead helper): a helper busy (here: stopped) when "
-    "the import is killed lives on; the fault runs saw it alive 2 s after the kill at 5 of 100 import points",
-)
 def test_the_read_ahead_helper_dies_with_the_import(tmp_path: Path) -> None:
-    """The helper is stopped (SIGSTOP) before its parent is killed, so that nothing but the
-    kernel's parent-death signal can end it in time: deterministic either way."""
+    """The fault runs saw the import's read-ahead helper alive 2 s after the kill at 5 of 100
+    points (before PR_SET_PDEATHSIG). Here it is stopped (SIGSTOP) before its parent is
+    killed, so that nothing but the parent-death signal can end it in time."""
     with injector(tmp_path / "inj") as inj:
         url = inj.restore("handmade")
         command = TARGETS["import"].argv(url, inj.scratch())
