@@ -37,7 +37,16 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.row}:{self.column}: {self.message}"
+        return _one_line(f"{self.file}:{self.row}:{self.column}: {self.message}")
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its control and format characters escaped (``\\n``, ``\\x1b``,
+    ``\\u202e``): a header or a cell may hold any, and a problem is one line that a
+    terminal shows as it is written."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 class Problems(list[Problem]):

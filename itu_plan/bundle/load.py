@@ -615,6 +615,8 @@ class Importer:
         chunk = Chunk(spec, name, first_row, columns, size, bad)
         for column in slow:
             chunk.bad.update(i for i, v in enumerate(columns[column]) if v is INVALID)
+        if any(f.required and f.name not in positions for f in spec.fields):
+            chunk.bad.update(range(size))  # the header lacks a required column (a problem): no row is whole
         return chunk
 
     def _split_rows(
@@ -1041,6 +1043,8 @@ class Importer:
 
         if value is None or value == ():
             return "empty"
+        if f.kind == "date":
+            return str(_as_loaded(value))  # stored as a date, imported as ISO text
         if f.kind == "ref":
             assert f.ref is not None
             codes = {v: k for k, v in self.ids(f.ref).items()}
