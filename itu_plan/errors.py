@@ -7,6 +7,7 @@ uses; the message is a plain sentence a planner understands.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -37,16 +38,20 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return _one_line(f"{self.file}:{self.row}:{self.column}: {self.message}")
+        return printable(f"{self.file}:{self.row}:{self.column}: {self.message}")
 
 
-def _one_line(text: str) -> str:
-    """``text`` with its control and format characters escaped (``\\n``, ``\\x1b``,
-    ``\\u202e``): a header or a cell may hold any, and a problem is one line that a
-    terminal shows as it is written."""
+#: Control and format characters: C0 and C1 controls, DEL, zero-width and bidi marks, BOM.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal, in one line: each control or format character shown
+    as an escape (``\\n``, ``\\x1b``, ``\\u202e``). A header or a cell may hold any; the
+    importer and the editor refuse them in data, and this guards what was stored before."""
     if text.isprintable():
         return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 class Problems(list[Problem]):

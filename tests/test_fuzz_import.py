@@ -10,14 +10,12 @@ plain regression test.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import re
 import shutil
 import subprocess
 import sys
-import traceback
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,37 +29,8 @@ from itu_plan.cli import main
 from tests.fuzzing import HANDMADE, ORIGINAL, Bench, Case, Outcome, bench, cases, workbook
 
 
-def known(workspaces: Bench, outcome: Outcome) -> str | None:
-    """Whose fix a failure waits for, when it is not this branch's: the case is run again
-    with --debug and the traceback says where it broke. The xfail tests below pin each."""
-    case = outcome.case
-    if (
-        case.target in ("sheet", "workbook")
-        and outcome.exit_code == 2
-        and all(f.startswith("stray stderr line") for f in outcome.failures)
-        and ("is not a readable .xlsx workbook" in outcome.stderr or "/openpyxl/" in outcome.stderr)
-    ):
-        # openpyxl's message of several lines in read_xlsx's refusal of a damaged workbook, or
-        # openpyxl's own warnings printed while it reads one: read_xlsx is the exports branch's
-        return "exports"
-    if outcome.failures != ["exit 1"]:
-        return None
-    argv = case.argv(workspaces.url(case), case.write(workspaces.root / "case"))
-    workspaces.dirty.add(case.base)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            main([*argv[:4], "--debug", *argv[4:]])
-    except Exception as exc:
-        ours = [f for f in traceback.extract_tb(exc.__traceback__) if "/itu_plan/" in f.filename]
-        if case.target in ("sheet", "workbook") and ours and ours[-1].filename.endswith("/bundle/read.py"):
-            # openpyxl raises (ValueError, ParseError, TypeError ...) while a sheet's rows are
-            # read: reading workbooks is the exports branch's (read_xlsx, Sheet.rows there)
-            return "exports"
-    return None
-
-
 def fine(workspaces: Bench, outcome: Outcome) -> bool:
-    return not outcome.failures or known(workspaces, outcome) is not None
+    return not outcome.failures
 
 
 def report(outcome: Outcome) -> str:
@@ -217,13 +186,6 @@ def _one_sheet_with_a_cell(tmp_path: Path, cell: str) -> Path:
     return path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exports branch (reading workbooks): an exception openpyxl raises while a sheet's rows are read "
-    "escapes read_xlsx (Sheet.rows on the exports branch): exit 1 'unexpected error: ValueError: Invalid "
-    "datetime value 1', \"... invalid literal for int() with base 10: 'abc'\", 'xml.etree.ElementTree.ParseError: "
-    "no element found ...'; it should be a problem naming the sheet (exit 2)",
-)
 @pytest.mark.parametrize(
     "cell",
     ['<c r="B2" t="d"><v>1</v></c>', '<c r="B2" t="b"><v>abc</v></c>', '<c r="B2" t="s"><v>abc</v></c>', "<c"],
@@ -247,12 +209,6 @@ def test_a_cell_that_does_not_fit_its_type_is_a_problem(
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exports branch (read_xlsx): a workbook openpyxl cannot open is refused with openpyxl's message, "
-    "three lines long ('... could not read properties from X.\\nThis is most probably because the workbook "
-    "source files contain some invalid XML.\\nPlease see the exception for more details.'): one line expected",
-)
 def test_a_damaged_workbook_is_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Found by fuzzing: one byte gone from the workbook's properties (a date of 206-01-01)."""
     url = f"sqlite:///{tmp_path / 'w.db'}"
@@ -272,12 +228,6 @@ def test_a_damaged_workbook_is_refused_in_one_line(tmp_path: Path, capsys: pytes
     assert len(err.splitlines()) == 1, err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exports branch (read_xlsx): openpyxl's warnings reach the terminal: a workbook whose relationship "
-    "namespace is misspelt prints '.../openpyxl/reader/workbook.py:84: UserWarning: File contains an invalid "
-    "specification for 0. This will be removed' and '  warn(msg)' before the refusal",
-)
 def test_openpyxl_warnings_stay_off_the_terminal(tmp_path: Path) -> None:
     """Found by the long fuzzing run (one bit flipped in xl/workbook.xml), as a real process."""
     url = f"sqlite:///{tmp_path / 'w.db'}"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from itu_plan.bundle.spec import BY_FILENAME, BY_NAME, FileSpec
-from itu_plan.errors import Problem, UsageError
+from itu_plan.errors import Problem, UsageError, printable
 
 #: Files an exported bundle carries besides the data; the importer ignores them.
 IGNORED = {"datapackage.json", "README.md", "README.txt"}
@@ -406,7 +406,7 @@ class Sheet:
             sheet.reset_dimensions()  # never pad rows to what the file claims
             started = time.monotonic()
             blank = 0  # empty rows count only if a row follows them
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            for number, values in enumerate(_guarded(sheet.iter_rows(values_only=True), filename), start=1):
                 if number == 1:
                     continue  # the header
                 if number > XLSX_MAX_ROWS:
@@ -429,6 +429,31 @@ class Sheet:
                 yield row
         finally:
             book.close()
+
+
+def _guarded(rows: Iterator[tuple[Any, ...]], filename: str) -> Iterator[tuple[Any, ...]]:
+    """``rows`` of a sheet as openpyxl reads them; whatever it raises on a damaged sheet
+    (a cell whose value does not fit its type, XML cut short ...) is a :class:`ReadError`
+    naming the row after the last one read."""
+    number = 0
+    while True:
+        try:
+            values = next(rows)
+        except StopIteration:
+            return
+        except ReadError:
+            raise
+        except Exception as exc:  # openpyxl raises ValueError, IndexError, TypeError, ParseError ...
+            message = f"the sheet cannot be read from here on: {_first_line(exc)}"
+            raise ReadError(Problem(filename, number + 1, "", message)) from None
+        number += 1
+        yield values
+
+
+def _first_line(exc: BaseException) -> str:
+    """A library's message in one line (openpyxl's run over several)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return printable(lines[0]) if lines else type(exc).__name__
 
 
 def _sheet_row(values: tuple[Any, ...], filename: str, number: int, header: list[str]) -> list[str]:
@@ -456,17 +481,18 @@ def read_xlsx(path: Path) -> list[RawFile]:
         return [RawFile(None, path.name, [], [Problem(path.name, 1, "", f"the workbook {reason}")])]
     try:
         book = load_workbook_read_only(path)
+        worksheets = list(book.worksheets)
     except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise UsageError(f"{path} is not a readable .xlsx workbook: {exc}") from None
+        raise UsageError(f"{path} is not a readable .xlsx workbook: {_first_line(exc)}") from None
     files = []
     try:
-        for sheet in book.worksheets:
+        for sheet in worksheets:
             filename = sheet.title if sheet.title.endswith(".csv") else f"{sheet.title}.csv"
             spec = BY_FILENAME.get(filename)
             claimed = sheet.max_row or 0  # from the file, for the progress bar only
             sheet.reset_dimensions()
             try:
-                first = next(sheet.iter_rows(max_row=1, values_only=True), ())
+                first = next(_guarded(sheet.iter_rows(max_row=1, values_only=True), filename), ())
                 header = _sheet_row(first, filename, 1, [])
             except ReadError as exc:
                 files.append(RawFile(spec, filename, [], [exc.problem]))
@@ -486,9 +512,13 @@ def read_xlsx(path: Path) -> list[RawFile]:
 
 def load_workbook_read_only(path: Path) -> Any:
     """The workbook at ``path`` opened for streaming (openpyxl's read-only mode), values only."""
+    import warnings
+
     from openpyxl import load_workbook
 
-    return load_workbook(path, read_only=True, data_only=True)
+    with warnings.catch_warnings():  # what openpyxl warns of on a damaged file is not for the terminal
+        warnings.simplefilter("ignore")
+        return load_workbook(path, read_only=True, data_only=True)
 
 
 def read_bundle(path: Path, kind: str | None = None) -> list[RawFile]:

@@ -11,30 +11,19 @@ import csv
 import datetime as dt
 import io
 import json
-import re
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from itu_plan.errors import printable
 from itu_plan.money import format_chf, round_half_even
 from itu_plan.reports.common import Column, Table
 
 PLACES = {"ratio": 4, "days": 1}
 
+
 #: What a terminal would act on rather than show: C0 and C1 controls, DEL, and the
 #: invisible format characters that reorder or hide text (bidi overrides, zero widths).
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-
-
-def printable(text: str) -> str:
-    """``text`` safe for a terminal: each control or format character shown as an
-    escape (``\\x1b``, ``\\u202e``). The importer and the editor refuse control
-    characters; this guards what was stored before they did."""
-    if text.isprintable():
-        return text
-    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
-
-
 def text_value(column: Column, value: Any) -> str:
     """The exact text of a value, as CSV and JSON carry it."""
     if value is None:
